@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import hashlib
 import json
@@ -20,14 +21,16 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, ContextManager, Protocol
+from typing import TYPE_CHECKING, Any, ContextManager, Protocol
 
-import jinja2
 
 from . import redact
 from .files import atomic_write_text, contained
 from .errors import ConfigError, HarnessError
 from .model_names import same_model
+
+if TYPE_CHECKING:
+    import jinja2
 
 GENESIS = "0" * 64
 NONE = "—"
@@ -186,16 +189,23 @@ def _kv(mapping: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in mapping.items())
 
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("harness", "templates"), autoescape=False, keep_trailing_newline=True,
-    undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False,
-)
-_env.filters.update(v=_v, code=_code, kv=_kv)
+@functools.cache
+def _templates() -> jinja2.Environment:
+    # Made on first use, not at import: every process that reads a historylog (the checks' pytest, the engine)
+    # would otherwise pay for jinja2 (tens of milliseconds) without rendering an entry.
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness", "templates"), autoescape=False, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False,
+    )
+    env.filters.update(v=_v, code=_code, kv=_kv)
+    return env
 
 
 def render_entry(entry: HistoryEntry) -> str:
     """The entry's text below its marker (normalise first); its SHA-256 is the entry's hash."""
-    return _env.get_template(TEMPLATE).render(e=entry)
+    return _templates().get_template(TEMPLATE).render(e=entry)
 
 
 def entry_hash(body: str) -> str:

@@ -7,9 +7,7 @@ from collections.abc import Mapping
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
-
-import jinja2
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import db as dbmod
 from .. import redact
@@ -25,6 +23,9 @@ from ..target import Target
 from . import commandline
 from .common import BackfillCommand, backfill_env, shown_env, utc_now
 from .scope import ScopeResult, no_collection_dict
+
+if TYPE_CHECKING:
+    import jinja2
 
 PROBE_ROWS = 16
 CEILING_NOTE = ("This estimate is the provider's ceiling: one batched request of {n} texts. The target's command may "
@@ -125,8 +126,12 @@ class Plan:
         ])
 
 
-_templates = jinja2.Environment(loader=jinja2.PackageLoader("harness", "templates"), autoescape=False,
-                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+@functools.cache
+def _templates() -> jinja2.Environment:
+    import jinja2  # on first use: every command line builds plan's parser, few render a plan
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("harness", "templates"), autoescape=False,
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
 def probe(settings: Settings, collection: str, texts: list[str]) -> Estimate:
@@ -299,7 +304,7 @@ def make_plan(settings: Settings, scope: ScopeResult, run_dir: str | Path, comma
         files=(str(run_dir / "plan.json"), str(run_dir / "plan.md")), no_collection=no_collection_dict(scope.no_collection),
     )
     write_json_atomic(run_dir / "plan.json", plan.as_dict())
-    text = _templates.get_template("plan.md.j2").render(p=_Dot(plan.as_dict()))
+    text = _templates().get_template("plan.md.j2").render(p=_Dot(plan.as_dict()))
     _write_text(run_dir / "plan.md", redact.redact(text))
     return plan
 
