@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 a check or step failed, 2 bad input or configuration.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import pkgutil
@@ -18,8 +19,10 @@ from .errors import HarnessError
 COMMANDS_PACKAGE = "harness.commands"
 
 
+@functools.cache
 def build_parser() -> argparse.ArgumentParser:
-    """The full parser: every module in harness.commands registers its subcommand."""
+    """The full parser: every module in harness.commands registers its subcommand (built once per process: parsing
+    leaves it as it was, and a process that runs several commands, the procedure or a test, need not rebuild it)."""
     parser = _Parser(prog="backfill-harness", description="Run, verify and record embedding backfills in Postgres + pgvector.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")

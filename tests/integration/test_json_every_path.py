@@ -73,14 +73,18 @@ def test_an_unreachable_database_prints_one_json_document(cli, demo_profile, dem
     assert doc["ok"] is False and doc["exit_code"] == result.code != 0 and "secret" not in result.out
 
 
-def test_an_interrupt_prints_one_json_document(cli, monkeypatch, demo_profile):
+def test_an_interrupt_prints_one_json_document(cli, monkeypatch, request, demo_profile):
     import harness.commands.scope as scope_command
 
     def interrupted(args):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(scope_command, "run", interrupted)
-    from harness.cli import build_parser  # noqa: F401 - the handler is bound when the parser is built
+    from harness.cli import build_parser
+
+    # The handler is bound when the parser is built, once per process: build it with the stand-in, and again after.
+    build_parser.cache_clear()
+    request.addfinalizer(build_parser.cache_clear)
 
     result = cli("scope", "--profile", demo_profile, "--collection", "c", "--json")
     doc = one_document(result.out)
