@@ -104,6 +104,35 @@ def chained_calls(text: str, at: int, stop: str = "", limit: int = 1500) -> tupl
     return calls, at
 
 
+_NAME_BEFORE = re.compile(r"([A-Za-z_$][\w$]*)\s*\Z")
+
+
+def calls_before(text: str, at: int, limit: int = 1500) -> list[str]:
+    """The names of the calls chained before ``at`` (`db.insert(rows)` before `.into("t")`: ["insert"]), first first:
+    each call's arguments skipped back to their opening bracket, within ``limit`` characters."""
+    names: list[str] = []
+    floor = max(0, at - limit)
+    while True:
+        end = floor + len(text[floor:at].rstrip())
+        if end <= floor or text[end - 1] != ")":
+            break
+        depth, i = 0, end - 1
+        while i >= floor:
+            depth += 1 if text[i] == ")" else -1 if text[i] == "(" else 0
+            if depth == 0:
+                break
+            i -= 1
+        name = _NAME_BEFORE.search(text, floor, i) if i > floor else None
+        if name is None:
+            break
+        names.append(name.group(1))
+        before = text[floor:name.start()].rstrip()
+        if not before.endswith("."):  # the chain's first call (`knex(...)`, `insert(rows)`): nothing before it
+            break
+        at = floor + len(before) - 1  # the dot: on leftwards
+    return names[::-1]
+
+
 _DJANGO_SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .lexing import in_strings, lex
-from .literals import call_args, chained_calls, line_of
+from .literals import call_args, calls_before, chained_calls, line_of
 
 # SQL inside a file's strings that adds a table's rows, and that changes or removes them; a statement runs to its ';'
 # or the string's end, and an ON CONFLICT in it makes the insert an upsert (DO UPDATE: a change; DO NOTHING: no row
@@ -58,6 +58,8 @@ class Orm:
     # it is made on a client such a call showed to be the ORM's (a Map's `seen.delete(key)` is none).
     imported: re.Pattern[str] | None = None
     next_calls: tuple[tuple[str, str], ...] = ()
+    # The calls chained before the one naming the table count too (Knex's `insert(rows).into("chunks")`).
+    chained_before: bool = False
 
 
 ORMS = (
@@ -74,10 +76,12 @@ ORMS = (
         re.compile(rf"(?<![\w$.])(?:this\s*\.\s*)?{_ID}\s*\.\s*(?P<t>[a-z][\w$]*)\s*\.\s*(?P<op>\w+)\s*\("),
         re.compile(r"create(?:Many(?:AndReturn)?)?"),
         re.compile(r"upsert|update(?:Many(?:AndReturn)?)?|delete(?:Many)?"), skips=re.compile(r"\bskipDuplicates\s*:\s*true")),
-    # Knex: `knex("chunks").insert(...)`, `.onConflict("id").merge()` (an upsert) or `.ignore()`; `.update`, `.del`
-    Orm("knex", "js", re.compile(r"\bknex\b"), re.compile(rf"(?<![\w$.]){_ID}\s*\(\s*{_LITERAL}\s*\)"),
+    # Knex: `knex("chunks").insert(...)`, the table named by `.into`, `.table` or `.from` before or after the call
+    # (`knex.insert(rows).into("chunks")`), `.onConflict("id").merge()` (an upsert) or `.ignore()`; `.update`, `.del`
+    Orm("knex", "js", re.compile(r"\bknex\b"), re.compile(
+        rf"(?<![\w$.]){_ID}\s*\(\s*{_LITERAL}\s*\)|\.\s*(?:into|table|from)\s*\(\s*{_LITERAL.replace('<t>', '<t2>')}\s*\)"),
         re.compile("insert"), re.compile(r"update|del|delete|merge|upsert|increment|decrement|truncate"),
-        skips=re.compile(r"\.\s*ignore\s*\("), handle=False),
+        skips=re.compile(r"\.\s*ignore\s*\("), handle=False, chained_before=True),
     # Kysely: `db.insertInto("chunks")`, `.onConflict((oc) => oc.column("id").doUpdateSet(...))` or `.doNothing()`;
     # `updateTable`, `deleteFrom`, `mergeInto`
     Orm("kysely", "js", re.compile(r"\bkysely\b", re.I),
@@ -167,7 +171,8 @@ def _orm_writes(orm: Orm, rel: str, code: str, strings: list[tuple[int, int]], i
     for m, groups, chain, end, client in calls:
         if not imported and nxt.get(groups.get("op", "")) not in chain and client not in shown:
             continue
-        ops = ([groups["op"]] if "op" in groups else []) + list(chain)
+        before = calls_before(code, m.start()) if orm.chained_before else []
+        ops = before + ([groups["op"]] if "op" in groups else []) + list(chain)
         said = code[m.start():end]
         table = (HANDLE + groups["t"]) if orm.handle else table_name(groups["t"])
         if any(orm.changes.fullmatch(op) for op in ops) or orm.upserts.search(said):

@@ -97,6 +97,22 @@ def test_a_knex_merge_update_or_delete_of_the_chunk_table_changes_its_rows(tmp_p
     assert knex(tmp_path, KNEX_INGEST.replace(");\n", ")" + change + ";\n")).adds_again("chunks") == ""
 
 
+@pytest.mark.parametrize("insert", [
+    'db.insert(texts.map((text) => ({ text }))).into("chunks")', 'db.into("chunks").insert(texts.map((text) => ({ text })))',
+    'db.table("chunks").insert(texts.map((text) => ({ text })))', 'db.insert({ text: "a" }).into("chunks")'])
+def test_a_knex_insert_naming_its_table_with_into_or_table_only_adds_its_rows(tmp_path, insert):
+    script = KNEX_INGEST.replace('db("chunks").insert(texts.map((text) => ({ text })))', insert)
+    assert insert in script
+    assert knex(tmp_path, script).adds_again("chunks").startswith(ONLY_ADDS + "ingest.mjs:7")
+
+
+@pytest.mark.parametrize("change", [
+    'db.table("chunks").where({ id: 1 }).update({ text: "x" })', 'db.from("chunks").where({ id: 1 }).del()',
+    'db.insert({ text: "a" }).into("chunks").onConflict("id").merge()'])
+def test_a_knex_change_naming_its_table_with_table_from_or_into_changes_its_rows(tmp_path, change):
+    assert knex(tmp_path, KNEX_INGEST + f"await {change};\n").adds_again("chunks") == ""
+
+
 KYSELY_INGEST = EMBED_JS + """import { Kysely, PostgresDialect } from "kysely";
 const db = new Kysely({ dialect: new PostgresDialect({}) });
 await db.insertInto("chunks").values(texts.map((text) => ({ text }))).execute();
