@@ -107,11 +107,11 @@ def chained_calls(text: str, at: int, stop: str = "", limit: int = 1500) -> tupl
 _NAME_BEFORE = re.compile(r"([A-Za-z_$][\w$]*)\s*\Z")
 
 
-def calls_before(text: str, at: int, limit: int = 1500) -> list[str]:
-    """The names of the calls chained before ``at`` (`db.insert(rows)` before `.into("t")`: ["insert"]), first first:
-    each call's arguments skipped back to their opening bracket, within ``limit`` characters."""
+def calls_before(text: str, at: int, limit: int = 1500) -> tuple[list[str], int]:
+    """The names of the calls chained before ``at`` (`db.insert(rows)` before `.into("t")`: ["insert"]), first first,
+    and where the first begins: each call's arguments skipped back to their bracket, within ``limit`` characters."""
     names: list[str] = []
-    floor = max(0, at - limit)
+    floor, start = max(0, at - limit), at
     while True:
         end = floor + len(text[floor:at].rstrip())
         if end <= floor or text[end - 1] != ")":
@@ -126,11 +126,12 @@ def calls_before(text: str, at: int, limit: int = 1500) -> list[str]:
         if name is None:
             break
         names.append(name.group(1))
-        before = text[floor:name.start()].rstrip()
+        start = name.start()
+        before = text[floor:start].rstrip()
         if not before.endswith("."):  # the chain's first call (`knex(...)`, `insert(rows)`): nothing before it
             break
         at = floor + len(before) - 1  # the dot: on leftwards
-    return names[::-1]
+    return names[::-1], start
 
 
 _DJANGO_SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""")

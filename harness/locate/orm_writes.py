@@ -90,11 +90,15 @@ ORMS = (
         re.compile(r"\b(?:doUpdateSet|onDuplicateKeyUpdate)\b"), re.compile(r"\b(?:doNothing|ignore)\s*\("), handle=False),
     # TypeORM: a repository of an entity (`getRepository(Chunk)`, a manager's `insert(Chunk, ...)`): `insert` adds;
     # `save` updates the row of an entity whose key is stored (an upsert), `upsert`, `update`, `delete`, `remove` change
-    # (a repository held in a variable or property is bound to its entity: ``bindings``)
-    Orm("typeorm", "js", re.compile(r"\b(?:typeorm|getRepository|Repository)\b"),
+    # (a repository held in a variable or property is bound to its entity: ``bindings``); its query builder's
+    # `insert().into(Chunk)` adds unless `.orUpdate(...)` (an upsert) or `.orIgnore()` follows it
+    Orm("typeorm", "js", re.compile(r"\b(?:typeorm|getRepository|Repository|createQueryBuilder)\b"),
         re.compile(rf"\bgetRepository\s*\(\s*(?P<t>{_ID})\s*\)|\.\s*(?P<op>{_TYPEORM_OPS})\s*\(\s*(?P<t2>[A-Z][\w$]*)\s*,"
-                   rf"|(?<![\w$])(?:this\s*\.\s*)?(?P<t3>{_ID})\s*\.\s*(?P<op3>{_TYPEORM_OPS})\s*\((?!\s*[A-Z][\w$]*\s*,)"),
-        re.compile("insert"), re.compile("save|upsert|update|delete|remove|softDelete|increment|decrement|clear")),
+                   rf"|(?<![\w$])(?:this\s*\.\s*)?(?P<t3>{_ID})\s*\.\s*(?P<op3>{_TYPEORM_OPS})\s*\((?!\s*[A-Z][\w$]*\s*,)"
+                   # its query builder: `.insert().into(Chunk)`, `.delete().from(Chunk)`, `.update(Chunk)`
+                   rf"|\.\s*(?:into|from)\s*\(\s*(?P<t4>[A-Z][\w$]*)\s*[,)]|\.\s*(?P<op5>update)\s*\(\s*(?P<t5>[A-Z][\w$]*)\s*\)"),
+        re.compile("insert"), re.compile("save|upsert|update|delete|remove|softDelete|increment|decrement|clear"),
+        re.compile(r"\.\s*orUpdate\s*\("), re.compile(r"\.\s*orIgnore\s*\("), chained_before=True),
     # Sequelize: `Chunk.create`, `Chunk.bulkCreate` (`updateOnDuplicate` makes it an upsert, `ignoreDuplicates` skips);
     # `upsert`, `update`, `destroy`; the model `sequelize.define(...)` or `Model.init(...)` with its tableName
     Orm("sequelize", "js", re.compile(r"\bsequelize\b", re.I),
@@ -171,9 +175,9 @@ def _orm_writes(orm: Orm, rel: str, code: str, strings: list[tuple[int, int]], i
     for m, groups, chain, end, client in calls:
         if not imported and nxt.get(groups.get("op", "")) not in chain and client not in shown:
             continue
-        before = calls_before(code, m.start()) if orm.chained_before else []
+        before, begins = calls_before(code, m.start()) if orm.chained_before else ([], m.start())
         ops = before + ([groups["op"]] if "op" in groups else []) + list(chain)
-        said = code[m.start():end]
+        said = code[begins:end]
         table = (HANDLE + groups["t"]) if orm.handle else table_name(groups["t"])
         if any(orm.changes.fullmatch(op) for op in ops) or orm.upserts.search(said):
             changes.append(table)

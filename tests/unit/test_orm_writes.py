@@ -169,6 +169,34 @@ def test_a_typeorm_repository_save_changes_its_entitys_rows(tmp_path):
     assert typeorm(tmp_path, TYPEORM_INGEST.replace("repo.insert(", "repo.save(")).adds_again("chunks") == ""
 
 
+TYPEORM_BUILT = EMBED_JS + """import { AppDataSource } from "./data-source";
+import { Chunk } from "./entity";
+await AppDataSource.createQueryBuilder().insert().into(Chunk).values(texts.map((text) => ({ text }))).execute();
+"""
+
+
+def test_a_typeorm_query_builders_insert_into_an_entity_only_adds_its_rows(tmp_path):
+    assert typeorm(tmp_path, TYPEORM_BUILT).adds_again("chunks").startswith(ONLY_ADDS + "ingest.ts:7")
+
+
+@pytest.mark.parametrize("change", [
+    'AppDataSource.createQueryBuilder().update(Chunk).set({ text: "x" }).where("id = 1").execute()',
+    'AppDataSource.createQueryBuilder().delete().from(Chunk).where("id = 1").execute()'])
+def test_a_typeorm_query_builders_update_or_delete_of_an_entity_changes_its_rows(tmp_path, change):
+    contract = typeorm(tmp_path, TYPEORM_BUILT + f"await {change};\n")
+    assert "chunks" in contract.changes and contract.adds_again("chunks") == ""
+
+
+def test_a_typeorm_query_builders_insert_that_updates_conflicts_changes_its_rows(tmp_path):
+    contract = typeorm(tmp_path, TYPEORM_BUILT.replace(".values(", '.orUpdate(["text"], ["id"]).values('))
+    assert "chunks" in contract.changes and contract.adds_again("chunks") == ""
+
+
+def test_a_typeorm_query_builders_insert_that_ignores_conflicts_adds_no_row_again(tmp_path):
+    contract = typeorm(tmp_path, TYPEORM_BUILT.replace(".values(", ".orIgnore().values("))
+    assert contract.inserts == () and contract.adds_again("chunks") == ""
+
+
 SEQUELIZE_INGEST = EMBED_JS + """import { Sequelize, DataTypes } from "sequelize";
 const sequelize = new Sequelize(process.env.DATABASE_URL);
 const Chunk = sequelize.define("Chunk", { text: DataTypes.TEXT }, { tableName: "chunks" });
