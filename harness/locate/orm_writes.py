@@ -29,6 +29,7 @@ _JOINS_LITERALS = re.compile(r"(?:\s|[\"'`+.\\]|\b[rRbBuUfF]{1,2}(?=[\"']))*")
 # no Prisma create).
 HANDLE = "?"
 _RECEIVER = re.compile(r"([A-Za-z_$][\w$]*)\s*\Z")  # the name a call is made on (`db` of `db.insert(`)
+_CLIENT = re.compile(r"([A-Za-z_$][\w$]*)")
 _ID = r"[A-Za-z_$][\w$]*"
 _TYPEORM_OPS = "insert|save|upsert|update|delete|remove|softDelete|increment|decrement|clear"
 _LITERAL = r"""['"`](?P<t>[\w.]+)(?:\s+as\s+\w+)?['"`]"""
@@ -54,8 +55,9 @@ class Orm:
     handle: bool = True
     in_steps: bool = False
     # Where a file matches ``uses`` but not ``imported`` (it writes through a client its own module made: `import { db }
-    # from "@/db"`), a call counts only where the ORM's next call follows it (``next_calls``: op -> that call), or where
-    # it is made on a client such a call showed to be the ORM's (a Map's `seen.delete(key)` is none).
+    # from "@/db"`), a call counts only where it is made on a client imported from the app's own module, where the
+    # ORM's next call follows it (``next_calls``: op -> that call), or where it is made on a client such a call showed
+    # to be the ORM's (a Map's `seen.delete(key)` is none).
     imported: re.Pattern[str] | None = None
     next_calls: tuple[tuple[str, str], ...] = ()
     # The calls chained before the one naming the table count too (Knex's `insert(rows).into("chunks")`).
@@ -71,11 +73,13 @@ ORMS = (
         re.compile(r"\bonConflictDoNothing\b"), imported=re.compile(r"drizzle-orm"),
         next_calls=(("insert", "values"), ("update", "set"), ("delete", "where"))),
     # Prisma: `prisma.documentChunk.createMany(...)` (the accessor: the model's name, first letter lowercase; its table
-    # the model's @@map in schema.prisma); `skipDuplicates: true` adds no row there is
-    Orm("prisma", "js", re.compile(r"(?i)prisma"),
+    # the model's @@map in schema.prisma), also on a client the app's own module makes (T3's `import { db } from
+    # "~/server/db"`); `skipDuplicates: true` adds no row there is
+    Orm("prisma", "js", re.compile(r"\.\s*\w+\s*\.\s*\w+\s*\("),
         re.compile(rf"(?<![\w$.])(?:this\s*\.\s*)?{_ID}\s*\.\s*(?P<t>[a-z][\w$]*)\s*\.\s*(?P<op>\w+)\s*\("),
         re.compile(r"create(?:Many(?:AndReturn)?)?"),
-        re.compile(r"upsert|update(?:Many(?:AndReturn)?)?|delete(?:Many)?"), skips=re.compile(r"\bskipDuplicates\s*:\s*true")),
+        re.compile(r"upsert|update(?:Many(?:AndReturn)?)?|delete(?:Many)?"), skips=re.compile(r"\bskipDuplicates\s*:\s*true"),
+        imported=re.compile(r"(?i)prisma")),
     # Knex: `knex("chunks").insert(...)`, the table named by `.into`, `.table` or `.from` before or after the call
     # (`knex.insert(rows).into("chunks")`), `.onConflict("id").merge()` (an upsert) or `.ignore()`; `.update`, `.del`
     Orm("knex", "js", re.compile(r"\bknex\b"), re.compile(
@@ -168,10 +172,13 @@ def _orm_writes(orm: Orm, rel: str, code: str, strings: list[tuple[int, int]], i
         if code[at - 1] == "(":  # the call's own arguments, then the calls chained after it
             at += len(call_args(code, at - 1)) + 1
         chain, end = chained_calls(code, at)
-        made_on = _RECEIVER.search(code, max(0, m.start() - 80), m.start())
+        # the client: the name the match begins with (Prisma's `db` of `db.chunk.create(`), else the one before it
+        made_on = _CLIENT.match(code, m.start()) or _RECEIVER.search(code, max(0, m.start() - 80), m.start())
         calls.append((m, groups, chain, end, made_on.group(1) if made_on else ""))
     nxt = dict(orm.next_calls)
     shown = {client for _, groups, chain, _, client in calls if nxt.get(groups.get("op", "")) in chain}
+    if not imported:
+        shown |= own_module_names(code)
     for m, groups, chain, end, client in calls:
         if not imported and nxt.get(groups.get("op", "")) not in chain and client not in shown:
             continue
@@ -189,6 +196,24 @@ def _orm_writes(orm: Orm, rel: str, code: str, strings: list[tuple[int, int]], i
             else:
                 at = next((m.start(k) for k, v in m.groupdict().items() if v is not None and k.startswith("op")), m.start())
                 inserts.append((table, f"{rel}:{line_of(code, at)}"))
+
+
+# An import from a module of the app itself: a relative path or a path alias (`~/server/db`, `@/lib/db`, `#db`,
+# `$lib/db`), never a package's name (`@prisma/client` has a scope, not `@/`).
+_OWN_IMPORT = re.compile(r"""\bimport\s+(?:type\s+)?(?P<what>[^'"`;]*?)\s+from\s*['"`](?:\.|~|@/|#|\$)[^'"`]*['"`]"""
+                         r"""|\b(?:const|let|var)\s+(?P<what2>[^=;]+?)\s*=\s*(?:await\s+)?require\s*\(\s*['"`](?:\.|~|@/|#|\$)""")
+
+
+def own_module_names(code: str) -> set[str]:
+    """The names a JS/TS file imports from the app's own modules (`import { db as client } from "~/server/db"`:
+    client)."""
+    names: set[str] = set()
+    for m in _OWN_IMPORT.finditer(code):
+        for part in re.split(r"[{},]", m.group("what") or m.group("what2") or ""):
+            words = part.replace("* as", "").split()
+            if words and words[-1] not in ("type",) and re.fullmatch(_ID, words[-1]):
+                names.add(words[-1])
+    return names
 
 
 def _statement(code: str, strings: list[tuple[int, int]], start: int) -> str:

@@ -76,6 +76,35 @@ def test_a_prisma_create_many_that_skips_duplicates_adds_no_row_again(tmp_path):
     assert prisma(tmp_path, script).adds_again("chunks") == ""
 
 
+# T3's layout: the client made once in the app's own module, imported under another name (`db`)
+T3_DB = """import { PrismaClient } from "@prisma/client";
+export const db = new PrismaClient();
+"""
+T3_INGEST = EMBED_JS + """import { db } from "~/server/db";
+await db.documentChunk.createMany({ data: texts.map((text) => ({ text })) });
+"""
+
+
+def t3(root: Path, ingest: str = T3_INGEST):
+    return contract_of(root, {"prisma/schema.prisma": PRISMA_SCHEMA, "src/server/db.ts": T3_DB,
+                              "scripts/ingest.ts": ingest}, "npx tsx scripts/ingest.ts")
+
+
+def test_a_prisma_create_through_the_apps_own_client_module_only_adds_its_rows(tmp_path):
+    assert t3(tmp_path).adds_again("chunks").startswith(ONLY_ADDS + "scripts/ingest.ts:6")
+
+
+def test_a_prisma_delete_through_the_apps_own_client_module_changes_its_rows(tmp_path):
+    contract = t3(tmp_path, T3_INGEST + "await db.documentChunk.deleteMany({});\n")
+    assert "chunks" in contract.changes and contract.adds_again("chunks") == ""
+
+
+def test_a_create_on_a_client_not_imported_from_the_apps_own_module_is_no_prisma_insert(tmp_path):
+    """A model's accessor on another library's object (`cache.documentChunk.create`) in a file naming no Prisma."""
+    script = EMBED_JS + "const cache = { documentChunk: { create: (x) => x } };\ncache.documentChunk.create({});\n"
+    assert t3(tmp_path, script).inserts == ()
+
+
 KNEX_INGEST = EMBED_JS + """import knex from "knex";
 const db = knex({ client: "pg", connection: process.env.DATABASE_URL });
 await db("chunks").insert(texts.map((text) => ({ text })));
