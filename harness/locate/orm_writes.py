@@ -62,6 +62,9 @@ class Orm:
     next_calls: tuple[tuple[str, str], ...] = ()
     # The calls chained before the one naming the table count too (Knex's `insert(rows).into("chunks")`).
     chained_before: bool = False
+    # A call given a variable (group ``v``: `session.add(chunk)`) writes the table of the model the file made it of
+    # (``made``: `chunk = Chunk(...)`, `rows = [Chunk(...) ...]`; groups ``v`` and ``t``); another variable, none.
+    made: re.Pattern[str] | None = None
 
 
 ORMS = (
@@ -117,10 +120,12 @@ ORMS = (
         re.compile(r"\.\s*(?P<op>add|merge)\s*\(\s*(?P<t>[A-Z]\w*)\s*\(|\.\s*(?P<op2>add_all)\s*\(\s*\[\s*(?P<t2>[A-Z]\w*)\s*\("
                    r"|(?<![\w.])(?P<op3>\w*insert|update|delete|select)\s*\(\s*(?P<t3>[A-Za-z_]\w*)\b(?!\s*\()"
                    r"|\.\s*(?P<op4>query|get)\s*\(\s*(?P<t4>[A-Z]\w*)\b"
-                   r"|(?<![\w.])(?P<t5>[A-Za-z_]\w*)(?:\s*\.\s*__table__)?\s*\.\s*(?P<op5>insert|update|delete)\s*\(\s*\)"),
+                   r"|(?<![\w.])(?P<t5>[A-Za-z_]\w*)(?:\s*\.\s*__table__)?\s*\.\s*(?P<op5>insert|update|delete)\s*\(\s*\)"
+                   r"|\.\s*(?P<op6>add|add_all|merge)\s*\(\s*(?P<v6>[a-z_]\w*)\s*\)"),
         re.compile(r"add|add_all|\w*insert"), re.compile("merge|update|delete|select|query|get"),
         re.compile(r"\bon_(?:conflict_do_update|duplicate_key_update)\b"),
-        re.compile(r"\bon_conflict_do_nothing\b|\bprefix_with\s*\(\s*['\"]OR\s+IGNORE"), in_steps=True),
+        re.compile(r"\bon_conflict_do_nothing\b|\bprefix_with\s*\(\s*['\"]OR\s+IGNORE"), in_steps=True,
+        made=re.compile(r"(?m)^\s*(?P<v>[a-z_]\w*)\s*(?::[^=\n]+)?=\s*\[?\s*(?P<t>[A-Z]\w*)\s*\(")),
     # Django: `Chunk.objects.create(...)`, `bulk_create(...)` (`update_conflicts=True` upserts, `ignore_conflicts=True`
     # skips), `Chunk(...).save()` add; any other use of the manager (a filter's update or delete, update_or_create, a
     # fetched object saved) changes; get_or_create adds none again
@@ -163,11 +168,16 @@ def _orm_writes(orm: Orm, rel: str, code: str, strings: list[tuple[int, int]], i
     """Add to ``inserts`` and ``changes`` what ``orm``'s calls in ``code`` write (``imported``: the file names the ORM;
     else only its calls ``Orm.next_calls`` shows)."""
     upserts_in_file = orm.in_steps and bool(orm.upserts.search(code))
+    made = {v.group("v"): v.group("t") for v in orm.made.finditer(code)} if orm.made else {}
     calls = []
     for m in orm.call.finditer(code):
         if in_strings(m.start(), strings):
             continue
         groups = {k.rstrip("0123456789"): v for k, v in m.groupdict().items() if v is not None}
+        if "v" in groups:
+            if groups["v"] not in made:
+                continue  # a set's `seen.add(text)`: no model's row
+            groups["t"] = made[groups["v"]]
         at = m.end()
         if code[at - 1] == "(":  # the call's own arguments, then the calls chained after it
             at += len(call_args(code, at - 1)) + 1

@@ -281,6 +281,21 @@ def test_a_sqlalchemy_session_add_only_adds_its_models_rows(tmp_path):
     assert sqlalchemy(tmp_path).adds_again("chunks").startswith(ONLY_ADDS + "ingest.py:12")
 
 
+@pytest.mark.parametrize("adds", [
+    "chunk = Chunk(text=text)\n        session.add(chunk)",
+    "chunk: Chunk = Chunk(\n            text=text,\n        )\n        session.add(chunk)",
+    "rows = [Chunk(text=t) for t in texts]\n        session.add_all(rows)"])
+def test_a_sqlalchemy_session_add_of_a_model_made_beforehand_only_adds_its_models_rows(tmp_path, adds):
+    script = SQLALCHEMY_INGEST.replace("session.add(Chunk(text=text))", adds)
+    assert adds in script
+    assert sqlalchemy(tmp_path, script).adds_again("chunks").startswith(ONLY_ADDS + "ingest.py:")
+
+
+def test_a_sqlalchemy_session_add_of_an_object_no_model_made_adds_no_rows(tmp_path):
+    script = SQLALCHEMY_INGEST.replace("session.add(Chunk(text=text))", "seen = set()\n        seen.add(text)")
+    assert sqlalchemy(tmp_path, script).inserts == ()
+
+
 def test_a_sqlalchemy_insert_statement_only_adds_its_models_rows(tmp_path):
     script = SQLALCHEMY_INGEST.replace("session.add(Chunk(text=text))",
                                        "session.execute(insert(Chunk).values(text=text))")
