@@ -1441,8 +1441,17 @@ def _runs(words: list[str], workdir: Path, root: Path, depth: int, base: Contrac
             return unknown(f"script {script!r} not found in {workdir}", missing=script)
         ran = contract_of_files(root, [path], extra=base, args=args_given)
         if name == "bun" and not ran.serves and (data := read(path)) is not None:
-            # Bun, unlike node, serves a default export that has a `fetch` (Hono's `export default app`)
-            ran = replace(ran, serves=serving.bun_default_export(_rel(path, root), data.decode("utf-8", "replace")))
+            # Bun, unlike node, serves a default export that has a `fetch` (Hono's `export default app`), also one made
+            # in the module it is imported from
+            text = data.decode("utf-8", "replace")
+            made_in = None
+            if (spec := serving.default_import(text)) is not None:
+                module = next(iter(_js_candidates(root, path, f'import "{spec}"\n',
+                                                  workspace_packages(_workspace_root(path, root)))), None)
+                module_data = read(module) if module is not None else None
+                if module is not None and module_data is not None:
+                    made_in = (_rel(module, root), module_data.decode("utf-8", "replace"))
+            ran = replace(ran, serves=serving.bun_default_export(_rel(path, root), text, made_in))
         return ran
     if name in ("sh", "bash", "zsh") or head.endswith(".sh") or head.startswith("./"):
         script = words[1] if name in ("sh", "bash", "zsh") and len(words) > 1 else head

@@ -144,13 +144,18 @@ _FETCH_KEY = re.compile(r"(?<![\w$.])fetch\s*(?:[:(,}]|$)")
 _FETCH_APP = r"(?:Hono|OpenAPIHono|Elysia)"
 
 
-def bun_default_export(rel: str, text: str) -> str:
+_IMPORT = re.compile(r"""\bimport\s+(?P<what>[^'"`;]*?)\s+from\s*['"](?P<spec>[^'"]+)['"]""")
+
+
+def bun_default_export(rel: str, text: str, made_in: tuple[str, str] | None = None) -> str:
     """Why Bun serves the file it runs: its default export is a fetch handler, "Bun serving export default app at
-    path:line"; "" if it is none (a function, an object without `fetch`, an Express app)."""
+    path:line"; "" if it is none (a function, an object without `fetch`, an Express app). ``made_in``: the path and
+    text of the module the default export is imported from (``default_import``), where the app may be made."""
     code, strings = lex(text, "js")
     for m in _DEFAULT_EXPORT.finditer(code):
         if in_strings(m.start(), strings):
             continue
+        where = ""
         if m.group("obj"):
             said = "export default { fetch }"
             if not _FETCH_KEY.search(_top_level(call_args(code, m.start("obj"), limit=20000))):
@@ -158,10 +163,51 @@ def bun_default_export(rel: str, text: str) -> str:
         else:
             name = m.group("name")
             said = f"export default {m.group('wrap')}({name})" if m.group("wrap") else f"export default {name}"
-            if not re.search(rf"\b(?:const|let|var)\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*new\s+{_FETCH_APP}\b", code):
+            imported = _imported_as(code, name)
+            if made_in is not None and imported is not None and _makes_fetch_app(*made_in, imported[1]):
+                where = f", made in {made_in[0]}"
+            elif not _makes(code, name):
                 continue
-        return server(f"Bun serving {said} at {rel}:{line_of(code, m.start())}")
+        return server(f"Bun serving {said} at {rel}:{line_of(code, m.start())}{where}")
     return ""
+
+
+def default_import(text: str) -> str | None:
+    """The module a file's default export is imported from (`import app from "./app"; export default app`: "./app"),
+    else None."""
+    code, strings = lex(text, "js")
+    for m in _DEFAULT_EXPORT.finditer(code):
+        if not in_strings(m.start(), strings) and m.group("name") and (found := _imported_as(code, m.group("name"))):
+            return found[0]
+    return None
+
+
+def _imported_as(code: str, name: str) -> tuple[str, str] | None:
+    """(the module, the name it exports it under: "default" for a default import) of ``name`` where ``code`` imports
+    it (`import { api as app } from "./app"`: ("./app", "api"))."""
+    for m in _IMPORT.finditer(code):
+        what = m.group("what")
+        default, _, braced = what.partition("{")
+        if re.fullmatch(rf"\s*{re.escape(name)}\s*,?\s*", default):
+            return m.group("spec"), "default"
+        for part in braced.rstrip("} \n").split(","):
+            words = part.split()
+            if words and words[-1] == name:
+                return m.group("spec"), words[0]
+    return None
+
+
+def _makes(code: str, name: str) -> bool:
+    return bool(re.search(rf"\b(?:const|let|var)\s+{re.escape(name)}\s*(?::[^=\n]+)?=\s*new\s+{_FETCH_APP}\b", code))
+
+
+def _makes_fetch_app(rel: str, text: str, exported: str) -> bool:
+    """Whether the module exports a fetch app under ``exported`` ("default": its default export)."""
+    if exported == "default":
+        return bool(bun_default_export(rel, text))
+    code, _ = lex(text, "js")
+    return _makes(code, exported) and bool(re.search(
+        rf"\bexport\s+(?:const|let|var)\s+{re.escape(exported)}\b|\bexport\s*\{{[^}}]*\b{re.escape(exported)}\b", code))
 
 
 def _top_level(body: str) -> str:

@@ -217,6 +217,24 @@ def test_a_file_whose_default_export_is_a_fetch_handler_serves_when_bun_runs_it(
     assert command_contract("npx tsx src/index.ts", root).serves == ""
 
 
+@pytest.mark.parametrize("index, module", [
+    ("import app from './app';\n\nexport default app;\n", HONO_APP + "export default app;\n"),
+    ("import { app } from './app';\n\nexport default app;\n", HONO_APP.replace("const app", "export const app")),
+    ("import { api as app } from './app';\n\nexport default app;\n", HONO_APP.replace("const app", "export const api")),
+])
+def test_a_fetch_app_imported_from_the_apps_own_module_and_default_exported_serves_when_bun_runs_it(
+        tmp_path, index, module):
+    root = app(tmp_path, {"src/index.ts": index, "src/app.ts": module})
+    assert command_contract("bun run src/index.ts", root).serves == (
+        "it starts a server (Bun serving export default app at src/index.ts:3, made in src/app.ts) and never exits")
+
+
+def test_a_function_imported_and_default_exported_serves_nothing_under_bun(tmp_path):
+    root = app(tmp_path, {"src/index.ts": "import main from './main';\n\nexport default main;\nawait main();\n",
+                          "src/main.ts": "export default async function main() {\n  await embedAll();\n}\n"})
+    assert command_contract("bun run src/index.ts", root).serves == ""
+
+
 @pytest.mark.parametrize("code", [
     "export default async function main() {\n  await embedAll();\n}\nawait main();\n",
     "export default {\n  name: 'backfill',\n  async run() {\n    const res = await fetch(url);\n  },\n};\n",
