@@ -16,6 +16,8 @@ from pgvector.psycopg.sparsevec import register_sparsevec_info
 from pgvector.psycopg.vector import register_vector_info
 from psycopg.rows import dict_row
 from psycopg.types import TypeInfo
+from psycopg.types.array import register_array
+from psycopg.types.string import TextBinaryLoader, TextLoader
 
 from . import redact
 from .errors import ConfigError, DatabaseError
@@ -77,7 +79,26 @@ def _register_pgvector(conn: Conn) -> bool:
         return False
     for name, info in found.items():
         _PGVECTOR_TYPES[name](conn, info)
+    _register_strings(conn)
     return True
+
+
+def _register_strings(conn: Conn) -> None:
+    """An extension's string types (``typcategory 'S'``: citext), whose binary form is their text's, are read as str:
+    psycopg knows none of them, so a binary cursor gave a citext chunk key as bytes, which, sent back to find its
+    row, was a bare ``operator does not exist: citext = bytea``. Written by name, they stay unknown to psycopg's
+    registry (``writer.unsendable``)."""
+    rows = conn.execute("SELECT t.typname AS name, t.oid, t.typarray AS array_oid, t.oid::regtype::text AS regtype, "
+                        "t.typdelim AS delimiter FROM pg_type t WHERE t.typcategory = 'S' AND t.typtype = 'b' "
+                        "AND t.oid >= 16384").fetchall()
+    if not conn.autocommit:
+        conn.rollback()
+    for r in rows:
+        conn.adapters.register_loader(r["oid"], TextLoader)
+        conn.adapters.register_loader(r["oid"], TextBinaryLoader)
+        if r["array_oid"]:
+            register_array(TypeInfo(r["name"], r["oid"], r["array_oid"], regtype=r["regtype"],
+                                    delimiter=r["delimiter"]), conn)
 
 
 def _pgvector_types(conn: Conn) -> dict[str, TypeInfo]:

@@ -299,6 +299,12 @@ def write_path(conn: Conn, target: Target) -> WritePath:
     if row is not None and not row["temp"]:
         return WritePath(False, "no TEMP privilege for a staging table: " + ("UPDATE" if target.inline else "INSERT")
                          + " ... SELECT FROM unnest(...) of each batch's arrays", staging=False)
+    if row is not None and (unsent := unsendable(conn, target)):
+        # Neither COPY (into the table or the staging table, made of its columns) can send such a column; arrays of
+        # text cast to its type in the statement can.
+        return WritePath(False, f"{', '.join(unsent)} of a type no binary COPY sends: "
+                         + ("UPDATE" if target.inline else "INSERT") + " ... SELECT FROM unnest(...) of each batch's "
+                         "arrays", staging=False)
     if target.inline:
         return WritePath(False, "inline vector column: UPDATE from the staging table")
     if row is None:
@@ -837,6 +843,18 @@ def copy_types(conn: Conn, table: str) -> dict[str, str]:
         "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type b ON b.oid = t.typbasetype "
         "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (table,)).fetchall()
     return {r["attname"]: r["typname"] for r in rows}
+
+
+def unsendable(conn: Conn, target: Target) -> list[str]:
+    """The columns the engine stages (``written_columns``) whose type (``copy_types``) neither ``binary_copy_data``
+    encodes nor psycopg knows a binary form of (an extension's: citext, ltree), each as ``column (type)``."""
+    em, ch = target.profile.embeddings, target.profile.chunks
+    table = (ch.schema, ch.table) if target.inline else (em.schema, em.table)
+    types = copy_types(conn, _qualified(*table))
+    if not conn.autocommit:
+        conn.rollback()
+    return [f"{col} ({types[col]})" for st, col in written_columns(target) if col in types
+            and not encodable([types[col]], [st]) and conn.adapters.types.get(types[col]) is None]
 
 
 def encodable(types: Sequence[str], names: Sequence[str]) -> bool:
