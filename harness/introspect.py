@@ -107,9 +107,49 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                 problems += _collection_array_problem(key, column, columns[column], array)
         if section == "chunks":
             problems += _text_part_problems(conn, profile)
+        if section == "embeddings":
+            problems += _generated_problems(conn, profile, set(columns))
     if not problems and not em.is_inline(ch):
         problems += _key_type_problems(conn, profile)
     return problems
+
+
+def _written_keys(profile: Profile) -> list[tuple[str, str]]:
+    """(profile key, column) of the embedding table (the chunk table, inline) the engine writes with each vector; the
+    input hash apart (``_input_hash_problem`` says more of it)."""
+    ch, em = profile.chunks, profile.embeddings
+    inline = em.is_inline(ch)
+    keys = [("embeddings.key", None if inline else em.key), ("embeddings.vector", em.vector),
+            ("embeddings.model", json_field(em.model)[0] if em.model else None),
+            ("embeddings.dimensions", em.dimensions),
+            ("embeddings.collection", None if inline else em.collection),
+            ("embeddings.tenant", None if inline else em.tenant),
+            ("embeddings.embedded_at" if em.embedded_at else "embeddings.updated_at",
+             None if inline and em.written_at == ch.updated_at else em.written_at)]
+    keys += [(f"embeddings.defaults.{col}", col) for col in em.defaults]
+    return [(key, col) for key, col in keys if col]
+
+
+def _generated_problems(conn: Conn, profile: Profile, present: set[str]) -> list[str]:
+    """A column the engine writes that the database generates (``GENERATED ALWAYS AS ...``, an identity ``GENERATED
+    ALWAYS``): no write may set it, so the run stopped at its first batch ('column "model" is a generated column'),
+    and one the database computes says nothing of the vector beside it (a constant model name passed the model check
+    whatever made the vector)."""
+    em = profile.embeddings
+    written = [(key, col) for key, col in _written_keys(profile) if col in present]
+    if not written:
+        return []
+    rows = conn.execute("SELECT a.attname AS name, a.attgenerated <> '' AS generated FROM pg_attribute a "
+                        "WHERE a.attrelid = to_regclass(format('%%I.%%I', %s::text, %s::text)) AND a.attname = ANY(%s) "
+                        "AND NOT a.attisdropped AND (a.attgenerated <> '' OR a.attidentity = 'a')",
+                        (em.schema, em.table, [col for _, col in written])).fetchall()
+    generated = {r["name"]: r["generated"] for r in rows}
+    return [f"profile key {key!r} names column {col!r}, which the database generates ("
+            + ("GENERATED ALWAYS AS ..." if generated[col] else "GENERATED ALWAYS AS IDENTITY")
+            + "): no write may set it, and it says nothing of the vector written beside it; expected a column the "
+            "application writes with each vector" + (" (the column it is computed from)" if key == "embeddings.vector"
+                                                     else f" (or leave {key} out)")
+            for key, col in written if col in generated]
 
 
 PGVECTOR_TYPES = ("vector", "halfvec", "sparsevec")  # pgvector's types, whose distances and norms every count uses
