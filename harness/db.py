@@ -149,9 +149,20 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+# The longest DETAIL a one-line error carries: one naming the value (a partition key, a foreign key) fits; one
+# spelling a whole failing row (a vector of 1,536 numbers) does not.
+_DETAIL_CHARS = 200
+
+
 def describe_error(exc: BaseException) -> str:
-    """One line for a database error, password removed."""
-    return redact.redact(_first_line(exc))
+    """One line for a database error, password removed: its message and, where it is short, Postgres's DETAIL, which
+    names the value (``Partition key of the failing row contains (corpus) = (handbook).``)."""
+    line = _first_line(exc)
+    diag = getattr(exc, "diag", None)
+    detail = " ".join((getattr(diag, "message_detail", None) or "").split())
+    if detail and len(detail) <= _DETAIL_CHARS and detail not in line:
+        line = f"{line} ({detail.rstrip('.')})"
+    return redact.redact(line)
 
 
 # The tenant whose view a transaction reads, for the harness's own queries (Target.chunk_filter): a row the
