@@ -96,6 +96,13 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                 # a float array or JSON list (an ORM's Float[]): every distance and norm is pgvector's
                 problems.append(f"profile key '{key}' names column {column!r}, which is of type {columns[column]}; "
                                 "expected a pgvector column (vector, halfvec or sparsevec)")
+            elif key.startswith("chunks.text[") and column is not None and json_key is None \
+                    and (encoded := _encoded_text(conn, profile, schema, table, column)) is not None:
+                problems.append(f"profile key '{key}' names column {column!r}, which is of type {columns[column]}: "
+                                f"its text is {encoded}, not a text the application embeds (every vector would be "
+                                "of that, and recompute, embedding the same, agrees with it); expected a text column, "
+                                "or a labelled part whose expression makes the text of it (\"{convert_from(body, "
+                                "'UTF8')}\", \"{array_to_string(paragraphs, ' ')}\")")
             elif key == "embeddings.input_hash" and column is not None:
                 problems += _input_hash_problem(conn, profile, column, columns[column])
             elif key in _TIME_KEYS and column is not None and not columns[column].startswith(_TIME_TYPES):
@@ -169,6 +176,20 @@ def _base_type(conn: Conn, schema: str, table: str, column: str) -> str | None:
         "WHERE a.attrelid = %s::regclass AND a.attname = %s",
         (sql.Identifier(schema, table).as_string(conn), column)).fetchone()
     return None if row is None else str(row["typname"] if isinstance(row, dict) else row[0])
+
+
+# Types whose text form is Postgres's encoding of the value, never a text an application embeds.
+_ENCODED = {"bytea": "its bytes in hex (\\x4e6f...)", "tsvector": "its lexemes and positions ('note':1)",
+            "tsquery": "its search operators"}
+
+
+def _encoded_text(conn: Conn, profile: Profile, schema: str, table: str, column: str) -> str | None:
+    """What a ``chunks.text`` column's text form is where it is an encoding of the value (``_ENCODED``; an array's
+    literal, but beside ``chunks.text_json``, which embeds an array as JSON's), else None."""
+    base = _base_type(conn, schema, table, column) or ""
+    if base.startswith("_") and profile.chunks.text_json is None:
+        return "an array literal ({\"...\",\"...\"})"
+    return _ENCODED.get(base)
 
 
 def _key_type_problems(conn: Conn, profile: Profile) -> list[str]:
