@@ -845,16 +845,23 @@ def copy_types(conn: Conn, table: str) -> dict[str, str]:
     return {r["attname"]: r["typname"] for r in rows}
 
 
+# Staged columns whose values are the run's own strings (the collection's name, the model's), whatever the column's
+# type: only a text column takes a str through a binary COPY (psycopg's uuid dumper wants a UUID).
+_NAMED = {"coll", "m"}
+
+
 def unsendable(conn: Conn, target: Target) -> list[str]:
     """The columns the engine stages (``written_columns``) whose type (``copy_types``) neither ``binary_copy_data``
-    encodes nor psycopg knows a binary form of (an extension's: citext, ltree), each as ``column (type)``."""
+    encodes nor psycopg knows a binary form of (an extension's: citext, ltree), or that hold the run's own strings in
+    a column of another type (a uuid collection id, ``_NAMED``), each as ``column (type)``."""
     em, ch = target.profile.embeddings, target.profile.chunks
     table = (ch.schema, ch.table) if target.inline else (em.schema, em.table)
     types = copy_types(conn, _qualified(*table))
     if not conn.autocommit:
         conn.rollback()
     return [f"{col} ({types[col]})" for st, col in written_columns(target) if col in types
-            and not encodable([types[col]], [st]) and conn.adapters.types.get(types[col]) is None]
+            and not encodable([types[col]], [st])
+            and (conn.adapters.types.get(types[col]) is None or (st in _NAMED and types[col] not in _TEXT))]
 
 
 def encodable(types: Sequence[str], names: Sequence[str]) -> bool:
