@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from . import collection_join, hashing, rls, sqlexpr
-from .backfill.writer import filled_columns, write_path
+from .backfill.writer import filled_columns, write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
 from .db import Conn, one
 from .introspect import has_pgcrypto, input_hash_type, unique_alone
@@ -316,6 +316,29 @@ def defaults_outcome(conn: Conn, target: Target, collection: str | None, *, mode
                    "; ".join(problems) or shown)
 
 
+def names_fit_outcome(conn: Conn, target: Target, collection: str | None, *, model: str,
+                      into: str | None = None) -> Outcome | None:
+    """The run's own strings fit the length-limited columns they are written to (``writer.written_columns``: the
+    model's name, the collection's, ``into``'s in an --into run): a ``varchar(10)`` model column stopped the run at its first batch with a bare
+    'value too long', naming neither. None where no such column is written."""
+    em = target.profile.embeddings
+    table = target.profile.chunks if target.inline else em
+    types = {c["name"]: c["type"] for c in _columns(conn, table.schema, table.table)}
+    values = {"m": ("embeddings.model", model), "coll": ("embeddings.collection", into or collection)}
+    problems = []
+    for staged, column in written_columns(target):
+        if staged not in values or (value := values[staged][1]) is None or column not in types:
+            continue
+        most = hashing.max_characters(types[column])
+        if most is not None and len(value) > most:
+            problems.append(f"{values[staged][0]}: {value!r} ({len(value)} characters) does not fit "
+                            f"{table.table}.{column} ({types[column]})")
+    if not problems:
+        return None
+    return verdict("names fit", collection, False, "the model's and the collection's names within their columns' length",
+                   "; ".join(problems), note="widen the column (ALTER TABLE ... TYPE text) or name a shorter model")
+
+
 def input_hash_outcome(conn: Conn, target: Target, collection: str | None,
                        tenants: list[str | None] | None = None) -> Outcome | None:
     """Does ``embeddings.input_hash`` hold what the engine writes there: the configured algorithm's digest of the
@@ -415,6 +438,7 @@ def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
     for extra in (chunk_key_outcome(conn, target, collection, tenants), collection_key_outcome(conn, target, collection, tenants), shape,
                   input_hash_outcome(conn, target, collection, tenants),
                   defaults_outcome(conn, target, collection, model=model, dims=dims),
+                  names_fit_outcome(conn, target, collection, model=model, into=into),
                   into_key_outcome(conn, target, collection) if copies and shape is None else None):
         if extra is not None:
             outcomes.append(extra)
