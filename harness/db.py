@@ -16,6 +16,8 @@ from pgvector.psycopg.sparsevec import register_sparsevec_info
 from pgvector.psycopg.vector import register_vector_info
 from psycopg.rows import dict_row
 from psycopg.types import TypeInfo
+from psycopg.types.array import register_array
+from psycopg.types.string import TextBinaryLoader, TextLoader
 
 from . import redact
 from .errors import ConfigError, DatabaseError
@@ -77,7 +79,26 @@ def _register_pgvector(conn: Conn) -> bool:
         return False
     for name, info in found.items():
         _PGVECTOR_TYPES[name](conn, info)
+    _register_strings(conn)
     return True
+
+
+def _register_strings(conn: Conn) -> None:
+    """An extension's string types (``typcategory 'S'``: citext), whose binary form is their text's, are read as str:
+    psycopg knows none of them, so a binary cursor gave a citext chunk key as bytes, which, sent back to find its
+    row, was a bare ``operator does not exist: citext = bytea``. Written by name, they stay unknown to psycopg's
+    registry (``writer.unsendable``)."""
+    rows = conn.execute("SELECT t.typname AS name, t.oid, t.typarray AS array_oid, t.oid::regtype::text AS regtype, "
+                        "t.typdelim AS delimiter FROM pg_type t WHERE t.typcategory = 'S' AND t.typtype = 'b' "
+                        "AND t.oid >= 16384").fetchall()
+    if not conn.autocommit:
+        conn.rollback()
+    for r in rows:
+        conn.adapters.register_loader(r["oid"], TextLoader)
+        conn.adapters.register_loader(r["oid"], TextBinaryLoader)
+        if r["array_oid"]:
+            register_array(TypeInfo(r["name"], r["oid"], r["array_oid"], regtype=r["regtype"],
+                                    delimiter=r["delimiter"]), conn)
 
 
 def _pgvector_types(conn: Conn) -> dict[str, TypeInfo]:
@@ -128,9 +149,20 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+# The longest DETAIL a one-line error carries: one naming the value (a partition key, a foreign key) fits; one
+# spelling a whole failing row (a vector of 1,536 numbers) does not.
+_DETAIL_CHARS = 200
+
+
 def describe_error(exc: BaseException) -> str:
-    """One line for a database error, password removed."""
-    return redact.redact(_first_line(exc))
+    """One line for a database error, password removed: its message and, where it is short, Postgres's DETAIL, which
+    names the value (``Partition key of the failing row contains (corpus) = (handbook).``)."""
+    line = _first_line(exc)
+    diag = getattr(exc, "diag", None)
+    detail = " ".join((getattr(diag, "message_detail", None) or "").split())
+    if detail and len(detail) <= _DETAIL_CHARS and detail not in line:
+        line = f"{line} ({detail.rstrip('.')})"
+    return redact.redact(line)
 
 
 # The tenant whose view a transaction reads, for the harness's own queries (Target.chunk_filter): a row the

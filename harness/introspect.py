@@ -96,6 +96,13 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                 # a float array or JSON list (an ORM's Float[]): every distance and norm is pgvector's
                 problems.append(f"profile key '{key}' names column {column!r}, which is of type {columns[column]}; "
                                 "expected a pgvector column (vector, halfvec or sparsevec)")
+            elif key.startswith("chunks.text[") and column is not None and json_key is None \
+                    and (encoded := _encoded_text(conn, profile, schema, table, column)) is not None:
+                problems.append(f"profile key '{key}' names column {column!r}, which is of type {columns[column]}: "
+                                f"its text is {encoded}, not a text the application embeds (every vector would be "
+                                "of that, and recompute, embedding the same, agrees with it); expected a text column, "
+                                "or a labelled part whose expression makes the text of it (\"{convert_from(body, "
+                                "'UTF8')}\", \"{array_to_string(paragraphs, ' ')}\")")
             elif key == "embeddings.input_hash" and column is not None:
                 problems += _input_hash_problem(conn, profile, column, columns[column])
             elif key in _TIME_KEYS and column is not None and not columns[column].startswith(_TIME_TYPES):
@@ -107,9 +114,49 @@ def missing_names(conn: Conn, profile: Profile) -> list[str]:
                 problems += _collection_array_problem(key, column, columns[column], array)
         if section == "chunks":
             problems += _text_part_problems(conn, profile)
+        if section == "embeddings":
+            problems += _generated_problems(conn, profile, set(columns))
     if not problems and not em.is_inline(ch):
         problems += _key_type_problems(conn, profile)
     return problems
+
+
+def _written_keys(profile: Profile) -> list[tuple[str, str]]:
+    """(profile key, column) of the embedding table (the chunk table, inline) the engine writes with each vector; the
+    input hash apart (``_input_hash_problem`` says more of it)."""
+    ch, em = profile.chunks, profile.embeddings
+    inline = em.is_inline(ch)
+    keys = [("embeddings.key", None if inline else em.key), ("embeddings.vector", em.vector),
+            ("embeddings.model", json_field(em.model)[0] if em.model else None),
+            ("embeddings.dimensions", em.dimensions),
+            ("embeddings.collection", None if inline else em.collection),
+            ("embeddings.tenant", None if inline else em.tenant),
+            ("embeddings.embedded_at" if em.embedded_at else "embeddings.updated_at",
+             None if inline and em.written_at == ch.updated_at else em.written_at)]
+    keys += [(f"embeddings.defaults.{col}", col) for col in em.defaults]
+    return [(key, col) for key, col in keys if col]
+
+
+def _generated_problems(conn: Conn, profile: Profile, present: set[str]) -> list[str]:
+    """A column the engine writes that the database generates (``GENERATED ALWAYS AS ...``, an identity ``GENERATED
+    ALWAYS``): no write may set it, so the run stopped at its first batch ('column "model" is a generated column'),
+    and one the database computes says nothing of the vector beside it (a constant model name passed the model check
+    whatever made the vector)."""
+    em = profile.embeddings
+    written = [(key, col) for key, col in _written_keys(profile) if col in present]
+    if not written:
+        return []
+    rows = conn.execute("SELECT a.attname AS name, a.attgenerated <> '' AS generated FROM pg_attribute a "
+                        "WHERE a.attrelid = to_regclass(format('%%I.%%I', %s::text, %s::text)) AND a.attname = ANY(%s) "
+                        "AND NOT a.attisdropped AND (a.attgenerated <> '' OR a.attidentity = 'a')",
+                        (em.schema, em.table, [col for _, col in written])).fetchall()
+    generated = {r["name"]: r["generated"] for r in rows}
+    return [f"profile key {key!r} names column {col!r}, which the database generates ("
+            + ("GENERATED ALWAYS AS ..." if generated[col] else "GENERATED ALWAYS AS IDENTITY")
+            + "): no write may set it, and it says nothing of the vector written beside it; expected a column the "
+            "application writes with each vector" + (" (the column it is computed from)" if key == "embeddings.vector"
+                                                     else f" (or leave {key} out)")
+            for key, col in written if col in generated]
 
 
 PGVECTOR_TYPES = ("vector", "halfvec", "sparsevec")  # pgvector's types, whose distances and norms every count uses
@@ -129,6 +176,20 @@ def _base_type(conn: Conn, schema: str, table: str, column: str) -> str | None:
         "WHERE a.attrelid = %s::regclass AND a.attname = %s",
         (sql.Identifier(schema, table).as_string(conn), column)).fetchone()
     return None if row is None else str(row["typname"] if isinstance(row, dict) else row[0])
+
+
+# Types whose text form is Postgres's encoding of the value, never a text an application embeds.
+_ENCODED = {"bytea": "its bytes in hex (\\x4e6f...)", "tsvector": "its lexemes and positions ('note':1)",
+            "tsquery": "its search operators"}
+
+
+def _encoded_text(conn: Conn, profile: Profile, schema: str, table: str, column: str) -> str | None:
+    """What a ``chunks.text`` column's text form is where it is an encoding of the value (``_ENCODED``; an array's
+    literal, but beside ``chunks.text_json``, which embeds an array as JSON's), else None."""
+    base = _base_type(conn, schema, table, column) or ""
+    if base.startswith("_") and profile.chunks.text_json is None:
+        return "an array literal ({\"...\",\"...\"})"
+    return _ENCODED.get(base)
 
 
 def _key_type_problems(conn: Conn, profile: Profile) -> list[str]:

@@ -10,14 +10,15 @@ to start while one has failed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 import psycopg
 from psycopg import sql
 
 from . import collection_join, hashing, rls, sqlexpr
-from .backfill.writer import filled_columns, write_path
+from .backfill.writer import filled_columns, write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
-from .db import Conn
+from .db import Conn, one
 from .introspect import has_pgcrypto, input_hash_type, unique_alone
 from .errors import RefusedError
 from .target import Target, _qualified
@@ -155,6 +156,9 @@ def chunk_key_outcome(conn: Conn, target: Target, collection: str | None,
         "ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY AS k(n, o) "
         "      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS cols "
         "FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indisvalid", (table,)).fetchall()
+    tenants = rls.tenants(conn, target.profile) if tenants is None else tenants
+    if (keyless := _keyless(conn, rls.views(conn, target.profile, tenants), target, collection)) is not None:
+        return keyless
     if unique_alone(conn, ch.schema, ch.table, ch.id):
         return None
     # An embedding row that names no collection is the vector of every chunk its key names, in any collection: the
@@ -164,7 +168,7 @@ def chunk_key_outcome(conn: Conn, target: Target, collection: str | None,
     across = not target.inline and ch.collection is not None and not em.collection
     shared: list[dict] = []
     chunks = 0
-    for view in rls.views(conn, target.profile, rls.tenants(conn, target.profile) if tenants is None else tenants):
+    for view in rls.views(conn, target.profile, tenants):
         found, n = _shared_keys(view, target, None if across else collection)
         shared, chunks = shared + found, chunks + n
     shared.sort(key=lambda r: (r["texts"] <= 1, -r["n"], r["key"]))
@@ -190,6 +194,32 @@ def chunk_key_outcome(conn: Conn, target: Target, collection: str | None,
                    f"{'is' if len(differing) == 1 else 'are'} each held by several of the {chunks} "
                    f"chunks, of different texts (first: {first}): one vector would be written over all the chunks "
                    "of each", note=way)
+
+
+def _keyless(conn: Conn, views: Iterator[Conn], target: Target, collection: str | None) -> Outcome | None:
+    """A failed ``chunk key`` where chunks of the collection have no ``chunks.id`` (NULL; a unique index lets NULLs
+    repeat): no vector is joined to such a chunk, and the engine's keyset pages never passed it (a run embedded them
+    again page after page and never ended). None where the column is NOT NULL or every chunk has one."""
+    ch = target.profile.chunks
+    row = conn.execute("SELECT a.attnotnull AS notnull FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) "
+                       "AND a.attname = %s", (_qualified(ch.schema, ch.table), ch.id)).fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    if row is None or row["notnull"]:
+        return None
+    none, chunks = 0, 0
+    for view in views:
+        counted = one(view.execute(sql.SQL("SELECT count(*) FILTER (WHERE {id} IS NULL) AS none, count(*) AS n FROM {t} AS c "
+                                       "WHERE {w}").format(id=target.chunk_id, t=target.chunk_table,
+                                                           w=target.chunk_filter(collection_param=collection is not None)),
+                               {"collection": collection}).fetchone())
+        none, chunks = none + int(counted["none"]), chunks + int(counted["n"])
+    if not none:
+        return None
+    column = f"{ch.table}.{ch.id}"
+    return verdict("chunk key", collection, False, f"{column} naming one chunk each",
+                   f"{none} of the {chunks} chunks have no {column} (NULL): no vector can be joined to them",
+                   note=f"fill {column} for every chunk, or leave them out with chunks.filter: {{{ch.id}: {{not: null}}}}")
 
 
 def _shared_keys(conn: Conn, target: Target, collection: str | None) -> tuple[list[dict], int]:
@@ -284,6 +314,29 @@ def defaults_outcome(conn: Conn, target: Target, collection: str | None, *, mode
     shown = ", ".join(f"{c} = {e}" for c, e in em.defaults.items())
     return verdict("defaults", collection, not problems, "each embeddings.defaults expression a value of its column's type",
                    "; ".join(problems) or shown)
+
+
+def names_fit_outcome(conn: Conn, target: Target, collection: str | None, *, model: str,
+                      into: str | None = None) -> Outcome | None:
+    """The run's own strings fit the length-limited columns they are written to (``writer.written_columns``: the
+    model's name, the collection's, ``into``'s in an --into run): a ``varchar(10)`` model column stopped the run at its first batch with a bare
+    'value too long', naming neither. None where no such column is written."""
+    em = target.profile.embeddings
+    table = target.profile.chunks if target.inline else em
+    types = {c["name"]: c["type"] for c in _columns(conn, table.schema, table.table)}
+    values = {"m": ("embeddings.model", model), "coll": ("embeddings.collection", into or collection)}
+    problems = []
+    for staged, column in written_columns(target):
+        if staged not in values or (value := values[staged][1]) is None or column not in types:
+            continue
+        most = hashing.max_characters(types[column])
+        if most is not None and len(value) > most:
+            problems.append(f"{values[staged][0]}: {value!r} ({len(value)} characters) does not fit "
+                            f"{table.table}.{column} ({types[column]})")
+    if not problems:
+        return None
+    return verdict("names fit", collection, False, "the model's and the collection's names within their columns' length",
+                   "; ".join(problems), note="widen the column (ALTER TABLE ... TYPE text) or name a shorter model")
 
 
 def input_hash_outcome(conn: Conn, target: Target, collection: str | None,
@@ -385,6 +438,7 @@ def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
     for extra in (chunk_key_outcome(conn, target, collection, tenants), collection_key_outcome(conn, target, collection, tenants), shape,
                   input_hash_outcome(conn, target, collection, tenants),
                   defaults_outcome(conn, target, collection, model=model, dims=dims),
+                  names_fit_outcome(conn, target, collection, model=model, into=into),
                   into_key_outcome(conn, target, collection) if copies and shape is None else None):
         if extra is not None:
             outcomes.append(extra)

@@ -10,6 +10,7 @@ otherwise every batch goes through the staging table and ``INSERT ... SELECT``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -161,6 +162,36 @@ def rewritten_on_update(conn: Conn, target: Target) -> bool:
     return bool(row and row["fires"])
 
 
+def _retimable(target: Target, carried: str | None, tick: int | None, chunk_time: str | None) -> bool:
+    """Whether the writer gives a vector the time its batch's own write stamped on the chunk (``BatchWriter._retime``):
+    the chunk's time carried whole (``carried_time``, ``vector_tick`` None) into a separate table, its text hashed whole."""
+    return not target.inline and carried is not None and tick is None and chunk_time is not None \
+        and not target.profile.embeddings.input_hash_of
+
+
+def retimed_by(conn: Conn, target: Target) -> list[str]:
+    """The embedding table's row triggers firing on INSERT or UPDATE that may stamp the chunk when its vector is
+    written, where the writer then gives the vector that time with an UPDATE (``_retimable``): a PL/pgSQL or SQL function
+    naming the chunk table, or one in a language whose source says nothing (C, but contrib's ``moddatetime``, which sets
+    a column of its own row). [] elsewhere."""
+    ch, em = target.profile.chunks, target.profile.embeddings
+    carried = carried_time(conn, target)
+    if target.inline or carried is None or ch.updated_at is None or em.input_hash_of:
+        return []
+    chunk_time = column_type(conn, ch.schema, ch.table, ch.updated_at)
+    if not _retimable(target, carried, vector_tick(conn, target), chunk_time):
+        return []
+    with conn.transaction():
+        rows = conn.execute(
+            "SELECT t.tgname AS name, p.prosrc AS src, l.lanname AS lang, p.proname AS fn FROM pg_trigger t "
+            "JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang WHERE t.tgrelid = "
+            "to_regclass(%s) AND NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgtype & 1 = 1 "
+            "AND t.tgtype & (4 | 16) <> 0 ORDER BY t.tgname", (_qualified(em.schema, em.table),)).fetchall()
+    named = re.compile(r"(?<![\w$])\"?" + re.escape(ch.table) + r"(?![\w$])", re.I)
+    return [str(r["name"]) for r in rows
+            if (r["lang"] in ("c", "internal") and r["fn"] != "moddatetime") or named.search(r["src"] or "")]
+
+
 # The zone whose wall clock is behind every other's (UTC-12; POSIX signs are reversed): a time without a zone the engine
 # stamps from its own clock is written as this zone shows it (``stamp``).
 EARLIEST_ZONE = "Etc/GMT+12"
@@ -268,6 +299,12 @@ def write_path(conn: Conn, target: Target) -> WritePath:
     if row is not None and not row["temp"]:
         return WritePath(False, "no TEMP privilege for a staging table: " + ("UPDATE" if target.inline else "INSERT")
                          + " ... SELECT FROM unnest(...) of each batch's arrays", staging=False)
+    if row is not None and (unsent := unsendable(conn, target)):
+        # Neither COPY (into the table or the staging table, made of its columns) can send such a column; arrays of
+        # text cast to its type in the statement can.
+        return WritePath(False, f"{', '.join(unsent)} of a type no binary COPY sends: "
+                         + ("UPDATE" if target.inline else "INSERT") + " ... SELECT FROM unnest(...) of each batch's "
+                         "arrays", staging=False)
     if target.inline:
         return WritePath(False, "inline vector column: UPDATE from the staging table")
     if row is None:
@@ -564,15 +601,14 @@ class BatchWriter:
         text is compared whole (no ``input_hash_of``) and the vector's time keeps the microsecond: one whose text
         changed since the read is no such chunk (``_Edited``). The trigger's update holds the chunk's row to the
         commit, so no edit lands in between."""
-        t, ch, em = self.target, self.target.profile.chunks, self.target.profile.embeddings
+        t, ch = self.target, self.target.profile.chunks
         column = stamped(t)
-        if t.inline or self._carried is None or self._tick is not None or em.input_hash_of or column is None \
-                or self._chunk_time is None:
+        if not _retimable(t, self._carried, self._tick, self._chunk_time) or column is None:
             return
         rows = self.conn.execute(sql.SQL(
             "SELECT {id} AS k, {h} AS h FROM {c} AS c WHERE {w} AND {id} = ANY(%(keys)s) AND {at} = now()::{type}").format(
             id=t.chunk_id, h=t.text_hash, c=t.chunk_table, w=t.chunk_filter(), at=t.c(cast(str, ch.updated_at)),
-            type=sql.SQL(self._chunk_time)),
+            type=sql.SQL(cast(str, self._chunk_time))),
             {"keys": list(batch.keys), "collection": batch.collections[0]}).fetchall()
         if not rows:
             return
@@ -807,6 +843,25 @@ def copy_types(conn: Conn, table: str) -> dict[str, str]:
         "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type b ON b.oid = t.typbasetype "
         "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (table,)).fetchall()
     return {r["attname"]: r["typname"] for r in rows}
+
+
+# Staged columns whose values are the run's own strings (the collection's name, the model's), whatever the column's
+# type: only a text column takes a str through a binary COPY (psycopg's uuid dumper wants a UUID).
+_NAMED = {"coll", "m"}
+
+
+def unsendable(conn: Conn, target: Target) -> list[str]:
+    """The columns the engine stages (``written_columns``) whose type (``copy_types``) neither ``binary_copy_data``
+    encodes nor psycopg knows a binary form of (an extension's: citext, ltree), or that hold the run's own strings in
+    a column of another type (a uuid collection id, ``_NAMED``), each as ``column (type)``."""
+    em, ch = target.profile.embeddings, target.profile.chunks
+    table = (ch.schema, ch.table) if target.inline else (em.schema, em.table)
+    types = copy_types(conn, _qualified(*table))
+    if not conn.autocommit:
+        conn.rollback()
+    return [f"{col} ({types[col]})" for st, col in written_columns(target) if col in types
+            and not encodable([types[col]], [st])
+            and (conn.adapters.types.get(types[col]) is None or (st in _NAMED and types[col] not in _TEXT))]
 
 
 def encodable(types: Sequence[str], names: Sequence[str]) -> bool:

@@ -273,6 +273,13 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
         if collection in known:
             checks += preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
                                 copies=bool(into) and into not in known, tenants=tenants)
+        if (command.source == "engine") if command is not None else not settings.profile.backfill.command:
+            # What the engine's run asks first (its triggers' needs included): refused there, so failed here.
+            from ..backfill.privileges import lacking
+
+            lacks = lacking(conn, target)
+            check("privileges", lacks is None, lacks or "the role holds every privilege a run uses",
+                  "the privileges a backfill uses")
         from ..backfill.indexes import pending
         from ..backfill.unindexed import unindexed_keys
         from ..checks.live import copy_stopped

@@ -940,3 +940,52 @@ def test_a_vector_taken_over_from_a_chunk_of_the_same_text_is_given_its_time_whe
     assert summary.ok and summary.reused == 1 and summary.after.needed == 0, summary.line()
     assert empty_db.scalar("SELECT count(*) FROM note_vectors v JOIN notes n ON n.id = v.note_id "
                            "WHERE v.embedded_at < n.changed_at") == 0
+
+
+def _app_role(db, pg, grants: str):
+    """A login role of the application's with only ``grants``; returns its DSN."""
+    import uuid
+
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-secret-pw'; " + grants.format(role=role))
+    return role, pg.dsn(db.name, user=role, password="app-secret-pw")
+
+
+def test_a_role_that_cannot_update_the_vectors_beside_a_trigger_that_marks_the_chunk_is_refused_before_writing(
+        empty_db, pg, embed_server):
+    # The embedding table's trigger marks the chunk (SECURITY DEFINER: the role needs no UPDATE on notes); the writer
+    # then gives each vector the chunk's new time with an UPDATE of note_vectors, which the privilege check never asked
+    # for: the run stopped at its first batch with a bare 'permission denied for table note_vectors'.
+    _marked(empty_db)
+    empty_db.execute("ALTER FUNCTION mark_note() SECURITY DEFINER")
+    role, dsn = _app_role(empty_db, pg, "GRANT SELECT ON notes TO {role}; "
+                                        "GRANT SELECT, INSERT, DELETE ON note_vectors TO {role}")
+    settings = resolve(parse_profile(SEPARATE, env={}), env={"OLLAMA_HOST": embed_server.url}, database_url=dsn)
+    try:
+        with pytest.raises(Exception) as refused:
+            run_backfill(settings, BackfillOptions(collection="notes", batch_size=50, progress=False))
+        assert "lacks UPDATE on table public.note_vectors" in str(refused.value), str(refused.value)
+        assert "note_vectors_mark" in str(refused.value), str(refused.value)
+        assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 0
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_scope_fails_naming_the_update_a_trigger_that_marks_the_chunk_makes_the_run_need(cli, empty_db, pg, embed_server,
+                                                                                           tmp_path):
+    # Scope asked no privilege at all: it said ok for a role the run then refused (or, before, stopped mid-run).
+    _marked(empty_db)
+    empty_db.execute("ALTER FUNCTION mark_note() SECURITY DEFINER")
+    role, dsn = _app_role(empty_db, pg, "GRANT SELECT ON notes TO {role}; "
+                                        "GRANT SELECT, INSERT, DELETE ON note_vectors TO {role}")
+    profile = tmp_path / "timed.yaml"
+    profile.write_text(SEPARATE)
+    try:
+        scoped = cli("scope", "--profile", profile, "--collection", "notes", "--json",
+                     env={"DATABASE_URL": dsn, "OLLAMA_HOST": embed_server.url})
+        assert scoped.code != 0, scoped.out + scoped.err
+        failed = [c for c in scoped.json["checks"] if c["check"] == "privileges"]
+        assert failed and failed[0]["status"] == "failed", scoped.json["checks"]
+        assert "lacks UPDATE on table public.note_vectors (its trigger note_vectors_mark" in failed[0]["found"]
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
