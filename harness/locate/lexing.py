@@ -13,6 +13,19 @@ def in_strings(pos: int, strings: list[tuple[int, int]]) -> bool:
     return i >= 0 and strings[i][0] <= pos < strings[i][1]
 
 
+# The only characters other than ASCII letters that re.IGNORECASE matches to an ASCII letter (Python's re docs: İ, ı,
+# ſ, the Kelvin sign); ``İ`` is also the one character whose lower case is two long.
+_CASE_TWINS = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def folded(text: str) -> str | None:
+    """``text.lower()``, in which an ASCII word occurs exactly where a case-insensitive pattern finds it (a substring test
+    is many times cheaper than the pattern); None where a character the pattern folds otherwise occurs: ask the pattern."""
+    if not text.isascii() and any(c in text for c in _CASE_TWINS):
+        return None
+    return text.lower()
+
+
 def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
     """The text with every comment blanked (newlines kept, so lines stay), and the spans of its string literals'
     contents. Code languages: ``#`` or ``//`` and ``/* */`` comments, quoted strings (a quote that does not close on
