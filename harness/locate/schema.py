@@ -424,7 +424,8 @@ def scan(rel: str, text: str, lang: str) -> list[VectorDeclaration]:
     found: list[VectorDeclaration] = []
     if lang == "prisma":
         return _prisma(rel, text)
-    if lang == "js" and _PRISMA_GENERATED.search(text):
+    # the pattern's second branch is tried at every character: not in a file holding neither branch's word
+    if lang == "js" and ("Prisma" in text or "inlineSchema" in text) and _PRISMA_GENERATED.search(text):
         return []
     if lang in ("js", "python"):
         text = without_comments(text, lang)  # a driver kept commented out, an example DDL: no table made by them
