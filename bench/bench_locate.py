@@ -3,7 +3,9 @@
 Prints the ratio of locate's time to the bare listing: the cost of reading and
 classifying every file. Run: ``python bench/bench_locate.py [N_FILES]``; with
 ``--repo PATH`` (repeatable) instead, locate on those checkouts (a real monorepo's
-locale files, changelogs and migrations) against a plain walk of each.
+locale files, changelogs and migrations) against a plain walk of each. With ``--against TREE`` too (a folder holding
+another commit's ``harness``, e.g. ``git archive COMMIT harness | tar -x -C TREE``), locate's CPU seconds on each repo
+under that code and under this one, side by side: alternating child processes, best of 3 each.
 """
 
 from __future__ import annotations
@@ -49,7 +51,36 @@ def real_repos(paths: list[str]) -> None:
               f"ratio {took / walk:6.1f}")
 
 
+_CPU_OF_LOCATE = ("import sys, time; from harness.steps.locate import locate; t = time.process_time(); "
+                  "locate(sys.argv[1]); print(time.process_time() - t)")
+
+
+def cpu_of_locate(code: str, repo: str) -> float:
+    """CPU seconds of one locate of ``repo`` in a child process importing ``harness`` from ``code``."""
+    out = subprocess.run([sys.executable, "-c", _CPU_OF_LOCATE, repo], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": code})
+    return float(out.stdout.split()[-1])
+
+
+def side_by_side(against: str, paths: list[str]) -> None:
+    here = str(Path(__file__).resolve().parents[1])
+    totals = [0.0, 0.0]
+    for path in paths:
+        times: tuple[list[float], list[float]] = ([], [])
+        for _ in range(3):  # alternating, so that a change of the machine's load falls on both
+            times[0].append(cpu_of_locate(against, path))
+            times[1].append(cpu_of_locate(here, path))
+        before, after = min(times[0]), min(times[1])
+        totals[0] += before
+        totals[1] += after
+        print(f"{Path(path).name}: {against} {before:6.2f} CPU-s; this tree {after:6.2f} CPU-s; x{before / after:4.2f}")
+    print(f"all {len(paths)}: {totals[0]:7.2f} CPU-s -> {totals[1]:7.2f} CPU-s; x{totals[0] / totals[1]:4.2f}")
+
+
 def main() -> None:
+    if "--against" in sys.argv:
+        return side_by_side(sys.argv[sys.argv.index("--against") + 1],
+                            [sys.argv[i + 1] for i, a in enumerate(sys.argv) if a == "--repo"])
     if "--repo" in sys.argv:
         return real_repos([sys.argv[i + 1] for i, a in enumerate(sys.argv) if a == "--repo"])
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000

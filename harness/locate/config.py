@@ -150,7 +150,10 @@ def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
     """Names matching the patterns (with their value in config files) and :11434 URLs, one per line and name."""
     out: list[ConfigSetting] = []
     seen: set[tuple[int, str]] = set()
-    for number, raw in enumerate(text.splitlines(), 1):
+    # outside config files a line counts only where a hint (a word, never spanning lines) is on it: a file with none
+    # anywhere is not split and tried line by line (a monorepo's files asked 1.4 million lines)
+    hinted = is_config_file or _NAME_HINT.search(text) is not None
+    for number, raw in enumerate(text.splitlines() if hinted else (), 1):
         if is_config_file:
             for p in _PLACEHOLDER.finditer(raw):
                 if NAME.fullmatch(p.group("name")) and (number, p.group("name")) not in seen:

@@ -331,7 +331,10 @@ def writing_action(text: str) -> str | None:
         tree = ast.parse(text)
     except SyntaxError:
         return None
-    functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    lines = _LINE.findall(text)  # split once: ast.get_source_segment splits the whole text again for each node
+
+    def segment(node: ast.AST) -> str:
+        return _source_segment(lines, node) or ""
 
     def called(nodes: list[ast.stmt]) -> set[str]:
         # every name a branch refers to: a function handed to a task group (``tg.start_soon(insert_doc_section, ...)``)
@@ -340,23 +343,44 @@ def writing_action(text: str) -> str | None:
                 if isinstance(r, (ast.Name, ast.Attribute))}
 
     def reached(nodes: list[ast.stmt]) -> str:
-        seen, todo, code = set(), called(nodes), [ast.get_source_segment(text, n) or "" for n in nodes]
+        seen, todo, code = set(), called(nodes), [segment(n) for n in nodes]
         while todo:
             name = todo.pop()
             if name in seen or name not in functions:
                 continue
             seen.add(name)
-            code.append(ast.get_source_segment(text, functions[name]) or "")
+            code.append(segment(functions[name]))
             todo |= called(functions[name].body)
         return "\n".join(code)
 
-    mains = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in (ast.get_source_segment(text, n.test) or "")]
+    mains = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in segment(n.test)]
     actions = [(branch.test.comparators[0].value, branch.body) for main in mains for branch in ast.walk(main)
                if isinstance(branch, ast.If) and isinstance(branch.test, ast.Compare)
                and isinstance(branch.test.ops[0], ast.Eq) and isinstance(branch.test.comparators[0], ast.Constant)
                and isinstance(branch.test.comparators[0].value, str) and branch.test.comparators[0].value != "__main__"]
+    if not actions:
+        return None  # most modules dispatch on nothing: their functions need not be collected
+    functions = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     writing = [name for name, body in actions if _WRITES.search(code := reached(body)) and has_calls(code)]
     return writing[0] if len(writing) == 1 and re.fullmatch(r"[\w-]+", writing[0]) else None
+
+
+# A line with its ending, split where ast.get_source_segment splits (\r\n, \r, \n; not str.splitlines' form feeds).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _source_segment(lines: list[str], node: ast.AST) -> str | None:
+    """ast.get_source_segment(text, node) from the text's lines split once (``_LINE``)."""
+    try:
+        if node.end_lineno is None or node.end_col_offset is None:  # type: ignore[attr-defined]
+            return None
+        first, last = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined]
+        start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    if first == last:
+        return lines[first].encode()[start:end].decode()  # the offsets count UTF-8 bytes
+    return "".join([lines[first].encode()[start:].decode(), *lines[first + 1:last], lines[last].encode()[:end].decode()])
 
 
 _RAKE_NAMESPACE = re.compile(r"""^(?P<i>[ \t]*)namespace\s*\(?\s*[:'"](?P<n>[\w-]+)""")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import bisect
 import re
 
+from .files import once
+
 
 def in_strings(pos: int, strings: list[tuple[int, int]]) -> bool:
     """Whether ``pos`` lies in one of ``lex``'s string spans (in order, none overlapping): found by bisection, as a
@@ -13,7 +15,31 @@ def in_strings(pos: int, strings: list[tuple[int, int]]) -> bool:
     return i >= 0 and strings[i][0] <= pos < strings[i][1]
 
 
+# The only characters other than ASCII letters that re.IGNORECASE matches to an ASCII letter (Python's re docs: İ, ı,
+# ſ, the Kelvin sign); ``İ`` is also the one character whose lower case is two long.
+_CASE_TWINS = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def folded(text: str) -> str | None:
+    """``text.lower()``, in which an ASCII word occurs exactly where a case-insensitive pattern finds it (a substring test
+    is many times cheaper than the pattern); None where a character the pattern folds otherwise occurs: ask the pattern."""
+    if not text.isascii() and any(c in text for c in _CASE_TWINS):
+        return None
+    return text.lower()
+
+
 def lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
+    """``_lex``, once per text and language within ``files.one_look``: locate's scanners and a contract's reading each
+    lexed the same file again (a copy of the spans: a caller may change its list)."""
+    code, strings = once(("lex", text, lang), lambda: _frozen(_lex(text, lang)))
+    return code, list(strings)
+
+
+def _frozen(lexed: tuple[str, list[tuple[int, int]]]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    return lexed[0], tuple(lexed[1])
+
+
+def _lex(text: str, lang: str) -> tuple[str, list[tuple[int, int]]]:
     """The text with every comment blanked (newlines kept, so lines stay), and the spans of its string literals'
     contents. Code languages: ``#`` or ``//`` and ``/* */`` comments, quoted strings (a quote that does not close on
     its line is no string: Rust's lifetimes), Python's triple quotes, JS template literals, Ruby heredocs, PHP's heredocs and nowdocs and its quoted strings

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keyword
 import re
 
+from .files import once
+
 _ENV_PY = re.compile(
     r"""\bos\.(?:getenv|environ\.get)\(\s*['"](?P<name>[A-Za-z_][A-Za-z0-9_]*)['"]"""
     r"""(?:\s*,\s*(?:(?P<q>['"])(?P<default>[^'"\n]*)(?P=q)|(?P<number>\d+(?:\.\d+)?)\b))?[^)\n]*\)"""
@@ -153,7 +155,12 @@ class EnvRead:
 
 
 def env_reads(text: str, lang: str) -> list[EnvRead]:
-    """Every environment read of the text (Python, JS/TS/Deno, Ruby, Rust, Go, PHP, shell)."""
+    """Every environment read of the text (Python, JS/TS/Deno, Ruby, Rust, Go, PHP, shell); once per text and language
+    within ``files.one_look`` (a file's embedding calls and its contract both asked), a fresh list to each caller."""
+    return list(once(("env_reads", text, lang), lambda: tuple(_env_reads(text, lang))))
+
+
+def _env_reads(text: str, lang: str) -> list[EnvRead]:
     found: list[EnvRead] = []
     if lang == "python":
         for m in _ENV_PY.finditer(text):
