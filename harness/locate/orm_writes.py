@@ -192,7 +192,7 @@ def _orm_writes(orm: Orm, rel: str, code: str, strings: list[tuple[int, int]], i
     for m, groups, chain, end, client in calls:
         if not imported and nxt.get(groups.get("op", "")) not in chain and client not in shown:
             continue
-        before, begins = calls_before(code, m.start()) if orm.chained_before else ([], m.start())
+        before, begins = calls_before(code, m.start(), strings=strings) if orm.chained_before else ([], m.start())
         ops = before + ([groups["op"]] if "op" in groups else []) + list(chain)
         said = code[begins:end]
         table = (HANDLE + groups["t"]) if orm.handle else table_name(groups["t"])

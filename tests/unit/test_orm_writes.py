@@ -142,6 +142,18 @@ def test_a_knex_change_naming_its_table_with_table_from_or_into_changes_its_rows
     assert knex(tmp_path, KNEX_INGEST + f"await {change};\n").adds_again("chunks") == ""
 
 
+def test_a_call_ending_the_statement_before_a_knex_insert_is_no_call_of_its_chain(tmp_path):
+    # no semicolons: the Map's delete ends the line before, it is not chained to `db("chunks")`
+    script = KNEX_INGEST.replace('await db("chunks")', 'seen.delete(key)\ndb("chunks")').replace(";\n", "\n")
+    assert knex(tmp_path, script).adds_again("chunks").startswith(ONLY_ADDS + "ingest.mjs:8")
+
+
+def test_a_bracket_in_a_string_of_the_insert_chained_before_into_leaves_it_an_insert(tmp_path):
+    script = KNEX_INGEST.replace('db("chunks").insert(texts.map((text) => ({ text })))',
+                                 'db.insert({ text: "a (b" }).into("chunks")')
+    assert knex(tmp_path, script).adds_again("chunks").startswith(ONLY_ADDS + "ingest.mjs:7")
+
+
 KYSELY_INGEST = EMBED_JS + """import { Kysely, PostgresDialect } from "kysely";
 const db = new Kysely({ dialect: new PostgresDialect({}) });
 await db.insertInto("chunks").values(texts.map((text) => ({ text }))).execute();
@@ -191,6 +203,11 @@ def typeorm(root: Path, ingest: str = TYPEORM_INGEST):
 
 def test_a_typeorm_repository_insert_only_adds_its_entitys_rows(tmp_path):
     assert typeorm(tmp_path).adds_again("chunks").startswith(ONLY_ADDS + "ingest.ts:8")
+
+
+def test_a_call_ending_the_statement_before_a_typeorm_repository_insert_is_no_call_of_its_chain(tmp_path):
+    script = TYPEORM_INGEST.replace("await repo.insert", "seen.delete(key)\nrepo.insert")
+    assert typeorm(tmp_path, script).adds_again("chunks").startswith(ONLY_ADDS + "ingest.ts:9")
 
 
 def test_a_typeorm_repository_save_changes_its_entitys_rows(tmp_path):
