@@ -106,7 +106,6 @@ def chained_calls(text: str, at: int, stop: str = "", limit: int = 1500) -> tupl
     return calls, at
 
 
-_NAME_BEFORE = re.compile(r"([A-Za-z_$][\w$]*)\s*\Z")
 _DOT = re.compile(r"\s*\.")
 
 
@@ -124,17 +123,22 @@ def calls_before(text: str, at: int, limit: int = 1500,
         if end <= floor or text[end - 1] != ")":
             break
         depth, i = 0, end - 1
-        while i >= floor:
+        while i >= floor:  # bracket to bracket (found in C: a minified bundle holds thousands of chains)
             if not in_strings(i, strings):
-                depth += 1 if text[i] == ")" else -1 if text[i] == "(" else 0
+                depth += 1 if text[i] == ")" else -1
                 if depth == 0:
                     break
-            i -= 1
-        name = _NAME_BEFORE.search(text, floor, i) if i > floor else None
-        if name is None:
+            i = max(text.rfind("(", floor, i), text.rfind(")", floor, i))
+        if i < floor:
             break
-        names.append(name.group(1))
-        start = name.start()
+        name_end = floor + len(text[floor:i].rstrip())
+        begin = name_end
+        while begin > floor and (text[begin - 1].isalnum() or text[begin - 1] in "_$"):
+            begin -= 1  # read back by hand: a pattern anchored at the end is tried from every position before it
+        if begin == name_end or text[begin].isdigit():
+            break
+        names.append(text[begin:name_end])
+        start = begin
         before = text[floor:start].rstrip()
         if not before.endswith("."):  # the chain's first call (`knex(...)`, `insert(rows)`): nothing before it
             break

@@ -154,6 +154,20 @@ def test_a_bracket_in_a_string_of_the_insert_chained_before_into_leaves_it_an_in
     assert knex(tmp_path, script).adds_again("chunks").startswith(ONLY_ADDS + "ingest.mjs:7")
 
 
+def test_a_minified_bundle_of_long_names_before_into_is_read_in_linear_time():
+    # the name before a call's bracket was read by a pattern anchored at its end, tried from each of the 1,500
+    # characters before it and backtracking over a long name not next to the bracket (`xxx+(y)`): 24 s for 1 MB
+    import time
+
+    from harness.locate.lexing import lex
+    from harness.locate.orm_writes import writes
+
+    text = 'import knex from "knex";\n' + ("x" * 1400 + '+(y).into("t")\n') * 700
+    started = time.monotonic()
+    writes("bundle.min.js", text, "js", *lex(text, "js"))
+    assert time.monotonic() - started < 5
+
+
 KYSELY_INGEST = EMBED_JS + """import { Kysely, PostgresDialect } from "kysely";
 const db = new Kysely({ dialect: new PostgresDialect({}) });
 await db.insertInto("chunks").values(texts.map((text) => ({ text }))).execute();
