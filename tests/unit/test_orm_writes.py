@@ -168,6 +168,17 @@ def test_a_minified_bundle_of_long_names_before_into_is_read_in_linear_time():
     assert time.monotonic() - started < 5
 
 
+def test_an_import_before_a_long_run_of_blanks_is_read_in_linear_time():
+    # `import` then `\s+`, a lazy clause and `\s+from` split a run of blanks every way: 96 s for 5,000 spaces
+    import time
+
+    from harness.locate.orm_writes import own_module_names
+
+    started = time.monotonic()
+    assert own_module_names("import" + " " * 5000 + "x\nvar" + " " * 5000 + "x") == set()
+    assert time.monotonic() - started < 5
+
+
 KYSELY_INGEST = EMBED_JS + """import { Kysely, PostgresDialect } from "kysely";
 const db = new Kysely({ dialect: new PostgresDialect({}) });
 await db.insertInto("chunks").values(texts.map((text) => ({ text }))).execute();
@@ -325,6 +336,19 @@ def test_a_sqlalchemy_session_add_of_a_model_made_beforehand_only_adds_its_model
 def test_a_sqlalchemy_session_add_of_an_object_no_model_made_adds_no_rows(tmp_path):
     script = SQLALCHEMY_INGEST.replace("session.add(Chunk(text=text))", "seen = set()\n        seen.add(text)")
     assert sqlalchemy(tmp_path, script).inserts == ()
+
+
+def test_a_sqlalchemy_file_with_a_long_run_of_blank_lines_is_read_in_linear_time():
+    # the made models' pattern began `^\s*` on every line: each blank line's match ran over all those after it
+    import time
+
+    from harness.locate.lexing import lex
+    from harness.locate.orm_writes import writes
+
+    text = "from sqlalchemy.orm import Session\nchunk = Chunk(text=t)\nsession.add(chunk)\n" + "\n" * 30_000 + "x\n"
+    started = time.monotonic()
+    assert writes("ingest.py", text, "python", *lex(text, "python"))[0] == (("?Chunk", "ingest.py:3"),)
+    assert time.monotonic() - started < 5
 
 
 def test_a_sqlalchemy_insert_statement_only_adds_its_models_rows(tmp_path):
