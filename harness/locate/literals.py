@@ -6,6 +6,7 @@ import keyword
 import re
 
 from .files import once
+from .lexing import in_strings
 
 _ENV_PY = re.compile(
     r"""\bos\.(?:getenv|environ\.get)\(\s*['"](?P<name>[A-Za-z_][A-Za-z0-9_]*)['"]"""
@@ -106,29 +107,39 @@ def chained_calls(text: str, at: int, stop: str = "", limit: int = 1500) -> tupl
     return calls, at
 
 
-_NAME_BEFORE = re.compile(r"([A-Za-z_$][\w$]*)\s*\Z")
+_DOT = re.compile(r"\s*\.")
 
 
-def calls_before(text: str, at: int, limit: int = 1500) -> tuple[list[str], int]:
-    """The names of the calls chained before ``at`` (`db.insert(rows)` before `.into("t")`: ["insert"]), first first,
-    and where the first begins: each call's arguments skipped back to their bracket, within ``limit`` characters."""
+def calls_before(text: str, at: int, limit: int = 1500,
+                 strings: list[tuple[int, int]] | None = None) -> tuple[list[str], int]:
+    """The names of the calls chained before the `.` at ``at`` (`db.insert(rows)` before `.into("t")`: ["insert"]),
+    first first, and where the first begins: each call's arguments skipped back to their bracket (none inside
+    ``strings``, ``lex``'s spans), within ``limit`` characters."""
     names: list[str] = []
-    floor, start = max(0, at - limit), at
+    floor, start, strings = max(0, at - limit), at, strings or []
+    if not _DOT.match(text, at):  # no link: a call ending the statement before (`seen.delete(k)\ndb("t")`) is none
+        return names, start
     while True:
         end = floor + len(text[floor:at].rstrip())
         if end <= floor or text[end - 1] != ")":
             break
         depth, i = 0, end - 1
-        while i >= floor:
-            depth += 1 if text[i] == ")" else -1 if text[i] == "(" else 0
-            if depth == 0:
-                break
-            i -= 1
-        name = _NAME_BEFORE.search(text, floor, i) if i > floor else None
-        if name is None:
+        while i >= floor:  # bracket to bracket (found in C: a minified bundle holds thousands of chains)
+            if not in_strings(i, strings):
+                depth += 1 if text[i] == ")" else -1
+                if depth == 0:
+                    break
+            i = max(text.rfind("(", floor, i), text.rfind(")", floor, i))
+        if i < floor:
             break
-        names.append(name.group(1))
-        start = name.start()
+        name_end = floor + len(text[floor:i].rstrip())
+        begin = name_end
+        while begin > floor and (text[begin - 1].isalnum() or text[begin - 1] in "_$"):
+            begin -= 1  # read back by hand: a pattern anchored at the end is tried from every position before it
+        if begin == name_end or text[begin].isdigit():
+            break
+        names.append(text[begin:name_end])
+        start = begin
         before = text[floor:start].rstrip()
         if not before.endswith("."):  # the chain's first call (`knex(...)`, `insert(rows)`): nothing before it
             break

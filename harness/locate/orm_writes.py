@@ -125,7 +125,7 @@ ORMS = (
         re.compile(r"add|add_all|\w*insert"), re.compile("merge|update|delete|select|query|get"),
         re.compile(r"\bon_(?:conflict_do_update|duplicate_key_update)\b"),
         re.compile(r"\bon_conflict_do_nothing\b|\bprefix_with\s*\(\s*['\"]OR\s+IGNORE"), in_steps=True,
-        made=re.compile(r"(?m)^\s*(?P<v>[a-z_]\w*)\s*(?::[^=\n]+)?=\s*\[?\s*(?P<t>[A-Z]\w*)\s*\(")),
+        made=re.compile(r"(?m)^[ \t]*(?P<v>[a-z_]\w*)\s*(?::[^=\n]+)?=\s*\[?\s*(?P<t>[A-Z]\w*)\s*\(")),
     # Django: `Chunk.objects.create(...)`, `bulk_create(...)` (`update_conflicts=True` upserts, `ignore_conflicts=True`
     # skips), `Chunk(...).save()` add; any other use of the manager (a filter's update or delete, update_or_create, a
     # fetched object saved) changes; get_or_create adds none again
@@ -192,7 +192,7 @@ def _orm_writes(orm: Orm, rel: str, code: str, strings: list[tuple[int, int]], i
     for m, groups, chain, end, client in calls:
         if not imported and nxt.get(groups.get("op", "")) not in chain and client not in shown:
             continue
-        before, begins = calls_before(code, m.start()) if orm.chained_before else ([], m.start())
+        before, begins = calls_before(code, m.start(), strings=strings) if orm.chained_before else ([], m.start())
         ops = before + ([groups["op"]] if "op" in groups else []) + list(chain)
         said = code[begins:end]
         table = (HANDLE + groups["t"]) if orm.handle else table_name(groups["t"])
@@ -210,8 +210,10 @@ def _orm_writes(orm: Orm, rel: str, code: str, strings: list[tuple[int, int]], i
 
 # An import from a module of the app itself: a relative path or a path alias (`~/server/db`, `@/lib/db`, `#db`,
 # `$lib/db`), never a package's name (`@prisma/client` has a scope, not `@/`).
-_OWN_IMPORT = re.compile(r"""\bimport\s+(?:type\s+)?(?P<what>[^'"`;]*?)\s+from\s*['"`](?:\.|~|@/|#|\$)[^'"`]*['"`]"""
-                         r"""|\b(?:const|let|var)\s+(?P<what2>[^=;]+?)\s*=\s*(?:await\s+)?require\s*\(\s*['"`](?:\.|~|@/|#|\$)""")
+# (Each part read once, no run of blanks split two ways: a bundle's `import` before a long run of spaces took minutes.)
+_OWN_IMPORT = re.compile(r"""\bimport(?=\s)(?P<what>[^'"`;]{0,2000}?)(?<=\s)from\s*+['"`](?:\.|~|@/|#|\$)"""
+                         r"""|\b(?:const|let|var)(?=\s)(?P<what2>[^=;]{0,1000}?)=\s*+(?:await\s++)?require\s*+\(\s*+['"`]"""
+                         r"""(?:\.|~|@/|#|\$)""")
 
 
 def own_module_names(code: str) -> set[str]:

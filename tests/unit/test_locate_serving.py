@@ -501,3 +501,14 @@ def test_a_server_is_no_backfill_the_draft_may_name(tmp_path):
     (entry,) = found.entrypoints
     assert _unreachable(entry.contract, "mxbai-embed-large") == (
         "it starts a web server (spring-boot-starter-web at pom.xml:4) and never exits")
+
+
+def test_a_bun_entrys_import_before_a_long_run_of_blanks_is_read_in_linear_time():
+    # `import\s+`, a lazy clause and `\s+from` split a run of blanks every way: 108 s for 5,000 spaces
+    import time
+
+    from harness.locate.serving import default_import
+
+    started = time.monotonic()
+    assert default_import("import" + " " * 5000 + "x\nexport default app;\n") is None
+    assert time.monotonic() - started < 5

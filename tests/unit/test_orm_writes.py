@@ -142,6 +142,43 @@ def test_a_knex_change_naming_its_table_with_table_from_or_into_changes_its_rows
     assert knex(tmp_path, KNEX_INGEST + f"await {change};\n").adds_again("chunks") == ""
 
 
+def test_a_call_ending_the_statement_before_a_knex_insert_is_no_call_of_its_chain(tmp_path):
+    # no semicolons: the Map's delete ends the line before, it is not chained to `db("chunks")`
+    script = KNEX_INGEST.replace('await db("chunks")', 'seen.delete(key)\ndb("chunks")').replace(";\n", "\n")
+    assert knex(tmp_path, script).adds_again("chunks").startswith(ONLY_ADDS + "ingest.mjs:8")
+
+
+def test_a_bracket_in_a_string_of_the_insert_chained_before_into_leaves_it_an_insert(tmp_path):
+    script = KNEX_INGEST.replace('db("chunks").insert(texts.map((text) => ({ text })))',
+                                 'db.insert({ text: "a (b" }).into("chunks")')
+    assert knex(tmp_path, script).adds_again("chunks").startswith(ONLY_ADDS + "ingest.mjs:7")
+
+
+def test_a_minified_bundle_of_long_names_before_into_is_read_in_linear_time():
+    # the name before a call's bracket was read by a pattern anchored at its end, tried from each of the 1,500
+    # characters before it and backtracking over a long name not next to the bracket (`xxx+(y)`): 24 s for 1 MB
+    import time
+
+    from harness.locate.lexing import lex
+    from harness.locate.orm_writes import writes
+
+    text = 'import knex from "knex";\n' + ("x" * 1400 + '+(y).into("t")\n') * 700
+    started = time.monotonic()
+    writes("bundle.min.js", text, "js", *lex(text, "js"))
+    assert time.monotonic() - started < 5
+
+
+def test_an_import_before_a_long_run_of_blanks_is_read_in_linear_time():
+    # `import` then `\s+`, a lazy clause and `\s+from` split a run of blanks every way: 96 s for 5,000 spaces
+    import time
+
+    from harness.locate.orm_writes import own_module_names
+
+    started = time.monotonic()
+    assert own_module_names("import" + " " * 5000 + "x\nvar" + " " * 5000 + "x") == set()
+    assert time.monotonic() - started < 5
+
+
 KYSELY_INGEST = EMBED_JS + """import { Kysely, PostgresDialect } from "kysely";
 const db = new Kysely({ dialect: new PostgresDialect({}) });
 await db.insertInto("chunks").values(texts.map((text) => ({ text }))).execute();
@@ -191,6 +228,11 @@ def typeorm(root: Path, ingest: str = TYPEORM_INGEST):
 
 def test_a_typeorm_repository_insert_only_adds_its_entitys_rows(tmp_path):
     assert typeorm(tmp_path).adds_again("chunks").startswith(ONLY_ADDS + "ingest.ts:8")
+
+
+def test_a_call_ending_the_statement_before_a_typeorm_repository_insert_is_no_call_of_its_chain(tmp_path):
+    script = TYPEORM_INGEST.replace("await repo.insert", "seen.delete(key)\nrepo.insert")
+    assert typeorm(tmp_path, script).adds_again("chunks").startswith(ONLY_ADDS + "ingest.ts:9")
 
 
 def test_a_typeorm_repository_save_changes_its_entitys_rows(tmp_path):
@@ -294,6 +336,19 @@ def test_a_sqlalchemy_session_add_of_a_model_made_beforehand_only_adds_its_model
 def test_a_sqlalchemy_session_add_of_an_object_no_model_made_adds_no_rows(tmp_path):
     script = SQLALCHEMY_INGEST.replace("session.add(Chunk(text=text))", "seen = set()\n        seen.add(text)")
     assert sqlalchemy(tmp_path, script).inserts == ()
+
+
+def test_a_sqlalchemy_file_with_a_long_run_of_blank_lines_is_read_in_linear_time():
+    # the made models' pattern began `^\s*` on every line: each blank line's match ran over all those after it
+    import time
+
+    from harness.locate.lexing import lex
+    from harness.locate.orm_writes import writes
+
+    text = "from sqlalchemy.orm import Session\nchunk = Chunk(text=t)\nsession.add(chunk)\n" + "\n" * 30_000 + "x\n"
+    started = time.monotonic()
+    assert writes("ingest.py", text, "python", *lex(text, "python"))[0] == (("?Chunk", "ingest.py:3"),)
+    assert time.monotonic() - started < 5
 
 
 def test_a_sqlalchemy_insert_statement_only_adds_its_models_rows(tmp_path):
