@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .lexing import in_strings, lex
-from .literals import call_args, calls_before, chained_calls, line_of
+from .literals import call_args, calls_before, chained_calls, js_imports, line_of
 
 # SQL inside a file's strings that adds a table's rows, and that changes or removes them; a statement runs to its ';'
 # or the string's end, and an ON CONFLICT in it makes the insert an upsert (DO UPDATE: a change; DO NOTHING: no row
@@ -208,24 +208,15 @@ def _orm_writes(orm: Orm, rel: str, code: str, strings: list[tuple[int, int]], i
                 inserts.append((table, f"{rel}:{line_of(code, at)}"))
 
 
-# An import from a module of the app itself: a relative path or a path alias (`~/server/db`, `@/lib/db`, `#db`,
-# `$lib/db`), never a package's name (`@prisma/client` has a scope, not `@/`).
-# (Each part read once, no run of blanks split two ways: a bundle's `import` before a long run of spaces took minutes.)
-_OWN_IMPORT = re.compile(r"""\bimport(?=\s)(?P<what>[^'"`;]{0,2000}?)(?<=\s)from\s*+['"`](?:\.|~|@/|#|\$)"""
-                         r"""|\b(?:const|let|var)(?=\s)(?P<what2>[^=;]{0,1000}?)=\s*+(?:await\s++)?require\s*+\(\s*+['"`]"""
-                         r"""(?:\.|~|@/|#|\$)""")
+# A module of the app itself: a relative path or a path alias (`~/server/db`, `@/lib/db`, `#db`, `$lib/db`), never a
+# package's name (`@prisma/client` has a scope, not `@/`).
+_OWN_MODULE = re.compile(r"(?:\.|~|@/|#|\$)")
 
 
 def own_module_names(code: str) -> set[str]:
     """The names a JS/TS file imports from the app's own modules (`import { db as client } from "~/server/db"`:
     client)."""
-    names: set[str] = set()
-    for m in _OWN_IMPORT.finditer(code):
-        for part in re.split(r"[{},]", m.group("what") or m.group("what2") or ""):
-            words = part.replace("* as", "").split()
-            if words and words[-1] not in ("type",) and re.fullmatch(_ID, words[-1]):
-                names.add(words[-1])
-    return names
+    return {local for local, _, spec in js_imports(code) if _OWN_MODULE.match(spec)}
 
 
 def _statement(code: str, strings: list[tuple[int, int]], start: int) -> str:

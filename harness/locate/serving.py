@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from .files import read
 from .lexing import in_strings, lex
-from .literals import call_args, chained_calls, line_of
+from .literals import call_args, chained_calls, js_imports, line_of
 
 
 def server(what: str) -> str:
@@ -145,9 +145,6 @@ _FETCH_APP = r"(?:Hono|OpenAPIHono|Elysia)"
 
 
 # (no run of blanks split two ways: a bundle's `import` before a long run of spaces took minutes)
-_IMPORT = re.compile(r"""\bimport(?=\s)(?P<what>[^'"`;]{0,2000}?)(?<=\s)from\s*+['"](?P<spec>[^'"]+)['"]""")
-
-
 def bun_default_export(rel: str, text: str, made_in: tuple[str, str] | None = None) -> str:
     """Why Bun serves the file it runs: its default export is a fetch handler, "Bun serving export default app at
     path:line"; "" if it is none (a function, an object without `fetch`, an Express app). ``made_in``: the path and
@@ -186,16 +183,7 @@ def default_import(text: str) -> str | None:
 def _imported_as(code: str, name: str) -> tuple[str, str] | None:
     """(the module, the name it exports it under: "default" for a default import) of ``name`` where ``code`` imports
     it (`import { api as app } from "./app"`: ("./app", "api"))."""
-    for m in _IMPORT.finditer(code):
-        what = m.group("what")
-        default, _, braced = what.partition("{")
-        if re.fullmatch(rf"\s*{re.escape(name)}\s*,?\s*", default):
-            return m.group("spec"), "default"
-        for part in braced.rstrip("} \n").split(","):
-            words = part.split()
-            if words and words[-1] == name:
-                return m.group("spec"), words[0]
-    return None
+    return next(((spec, exported) for local, exported, spec in js_imports(code) if local == name), None)
 
 
 def _makes(code: str, name: str) -> bool:
