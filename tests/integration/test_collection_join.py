@@ -256,61 +256,54 @@ def test_every_collections_chunks_without_a_vector_count_a_chunk_in_each_collect
     assert counted["chunks"] == {"handbook": 6, "research": 6}
 
 
+def _drafted_chunks_of_linked_projects(cli, db, server, tmp_path, schema: str, texts: str) -> tuple[dict, str]:
+    """``schema`` (its tables and rows) beside Git-Forge's ``SourceCodeEmbedding`` holding one vector per text of
+    ``texts``, all of project ``p1``; the drafted profile's ``chunks`` and the draft's text."""
+    vectors = httpx.post(f"{server.url}/api/embed", json={"model": TEST_MODEL, "input": list(texts)}).json()
+    db.execute(schema + 'CREATE TABLE "SourceCodeEmbedding" (id text PRIMARY KEY, "summaryEmbedding" vector(384), '
+                        'summary text NOT NULL, "projectId" text NOT NULL REFERENCES "Project");')
+    with db.connect(autocommit=True) as conn:
+        for key, (text, vector) in enumerate(zip(texts, vectors["embeddings"])):
+            conn.execute("""INSERT INTO "SourceCodeEmbedding" VALUES (%s, %s::vector, %s, 'p1')""",
+                         (f"s{key}", str(vector), f"summary {text}"))
+    (tmp_path / "repo").mkdir()
+    drafted = tmp_path / "draft.yaml"
+    init = cli("profile", "init", "--repo", tmp_path / "repo", "--database-url", db.dsn, "--output", drafted,
+               "--model", TEST_MODEL, "--json", env={"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url})
+    assert init.code == 0, init.err
+    return yaml.safe_load(drafted.read_text())["chunks"], drafted.read_text()
+
+
 def test_a_link_table_placing_each_chunks_project_with_its_users_is_membership_not_a_collection(cli, empty_db,
                                                                                                embed_server, tmp_path):
     """Git-Forge's ``UserToProject (userId, projectId)`` beside ``SourceCodeEmbedding.projectId``: its rows say which
     users may read a project, not which collections a chunk is in; a user's name is no collection, and a project shared
     with a collaborator is not copied into theirs. The draft takes no join through a column naming the owner."""
-    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": TEST_MODEL, "input": ["a", "b", "c"]}).json()
-    empty_db.execute('CREATE TABLE "User" (id text PRIMARY KEY, "userName" text NOT NULL);'
-                     'CREATE TABLE "Project" (id text PRIMARY KEY, "projectName" text NOT NULL, '
-                     '"ownerId" text NOT NULL REFERENCES "User");'
-                     'CREATE TABLE "UserToProject" (id text PRIMARY KEY, "userId" text NOT NULL REFERENCES "User", '
-                     '"projectId" text NOT NULL REFERENCES "Project");'
-                     'CREATE TABLE "SourceCodeEmbedding" (id text PRIMARY KEY, "summaryEmbedding" vector(384), '
-                     'summary text NOT NULL, "projectId" text NOT NULL REFERENCES "Project");'
-                     """INSERT INTO "User" VALUES ('u1', 'alice'), ('u2', 'bob');"""
-                     """INSERT INTO "Project" VALUES ('p1', 'forge', 'u1');"""
-                     """INSERT INTO "UserToProject" VALUES ('m1', 'u1', 'p1'), ('m2', 'u2', 'p1');""")
-    with empty_db.connect(autocommit=True) as conn:
-        for key, (text, vector) in enumerate(zip("abc", vectors["embeddings"])):
-            conn.execute("""INSERT INTO "SourceCodeEmbedding" VALUES (%s, %s::vector, %s, 'p1')""",
-                         (f"s{key}", str(vector), f"summary {text}"))
-    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
-    (tmp_path / "repo").mkdir()
-    drafted = tmp_path / "draft.yaml"
-    init = cli("profile", "init", "--repo", tmp_path / "repo", "--database-url", empty_db.dsn, "--output", drafted,
-               "--model", TEST_MODEL, "--json", env=env)
-    assert init.code == 0, init.err
-    chunks = yaml.safe_load(drafted.read_text())["chunks"]
-    assert "collection_join" not in chunks and chunks.get("collection") != "userId", drafted.read_text()
+    chunks, draft = _drafted_chunks_of_linked_projects(
+        cli, empty_db, embed_server, tmp_path,
+        'CREATE TABLE "User" (id text PRIMARY KEY, "userName" text NOT NULL);'
+        'CREATE TABLE "Project" (id text PRIMARY KEY, "projectName" text NOT NULL, "ownerId" text NOT NULL REFERENCES "User");'
+        'CREATE TABLE "UserToProject" (id text PRIMARY KEY, "userId" text NOT NULL REFERENCES "User", '
+        '"projectId" text NOT NULL REFERENCES "Project");'
+        """INSERT INTO "User" VALUES ('u1', 'alice'), ('u2', 'bob');"""
+        """INSERT INTO "Project" VALUES ('p1', 'forge', 'u1');"""
+        """INSERT INTO "UserToProject" VALUES ('m1', 'u1', 'p1'), ('m2', 'u2', 'p1');""", "abc")
+    assert "collection_join" not in chunks and chunks.get("collection") != "userId", draft
 
 
 def test_a_link_table_placing_each_chunks_project_in_workspaces_is_a_collection_join(cli, empty_db, embed_server,
                                                                                       tmp_path):
     """The same shape with workspaces in place of users: a workspace is a collection the app searches (AnythingLLM's,
     SurfSense's), though a workspace also owns what it holds; only a link to a user says who may read."""
-    vectors = httpx.post(f"{embed_server.url}/api/embed", json={"model": TEST_MODEL, "input": ["a", "b"]}).json()
-    empty_db.execute('CREATE TABLE "Workspace" (id text PRIMARY KEY, name text NOT NULL);'
-                     'CREATE TABLE "Project" (id text PRIMARY KEY, "projectName" text NOT NULL);'
-                     'CREATE TABLE "WorkspaceToProject" (id text PRIMARY KEY, '
-                     '"workspaceId" text NOT NULL REFERENCES "Workspace", "projectId" text NOT NULL REFERENCES "Project");'
-                     'CREATE TABLE "SourceCodeEmbedding" (id text PRIMARY KEY, "summaryEmbedding" vector(384), '
-                     'summary text NOT NULL, "projectId" text NOT NULL REFERENCES "Project");'
-                     """INSERT INTO "Workspace" VALUES ('w1', 'handbook');"""
-                     """INSERT INTO "Project" VALUES ('p1', 'forge');"""
-                     """INSERT INTO "WorkspaceToProject" VALUES ('m1', 'w1', 'p1');""")
-    with empty_db.connect(autocommit=True) as conn:
-        for key, (text, vector) in enumerate(zip("ab", vectors["embeddings"])):
-            conn.execute("""INSERT INTO "SourceCodeEmbedding" VALUES (%s, %s::vector, %s, 'p1')""",
-                         (f"s{key}", str(vector), f"summary {text}"))
-    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url}
-    (tmp_path / "repo").mkdir()
-    drafted = tmp_path / "draft.yaml"
-    init = cli("profile", "init", "--repo", tmp_path / "repo", "--database-url", empty_db.dsn, "--output", drafted,
-               "--model", TEST_MODEL, "--json", env=env)
-    assert init.code == 0, init.err
-    chunks = yaml.safe_load(drafted.read_text())["chunks"]
+    chunks, draft = _drafted_chunks_of_linked_projects(
+        cli, empty_db, embed_server, tmp_path,
+        'CREATE TABLE "Workspace" (id text PRIMARY KEY, name text NOT NULL);'
+        'CREATE TABLE "Project" (id text PRIMARY KEY, "projectName" text NOT NULL);'
+        'CREATE TABLE "WorkspaceToProject" (id text PRIMARY KEY, '
+        '"workspaceId" text NOT NULL REFERENCES "Workspace", "projectId" text NOT NULL REFERENCES "Project");'
+        """INSERT INTO "Workspace" VALUES ('w1', 'handbook');"""
+        """INSERT INTO "Project" VALUES ('p1', 'forge');"""
+        """INSERT INTO "WorkspaceToProject" VALUES ('m1', 'w1', 'p1');""", "ab")
     assert (chunks["collection"], chunks["collection_join"], chunks["collection_table"]) == (
         "workspaceId", {"table": "WorkspaceToProject", "key": "projectId", "chunk": "projectId"},
-        {"table": "Workspace", "key": "id", "name": "name"}), drafted.read_text()
+        {"table": "Workspace", "key": "id", "name": "name"}), draft
