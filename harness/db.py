@@ -65,7 +65,7 @@ _PGVECTOR_TYPES = {"vector": register_vector_info, "bit": register_bit_info, "ha
 def _register_pgvector(conn: Conn) -> bool:
     """pgvector's types (and ``bit``) as ``pgvector.psycopg.register_vector`` registers them, read from the catalog in
     one statement instead of one each; False without the extension."""
-    found = _pgvector_types(conn)
+    found, strings = _catalog_types(conn)
     # pgvector installed in a schema of its own that this role's search_path leaves out (CREATE EXTENSION vector
     # SCHEMA extensions; the application writes extensions.vector): that schema joins this session's path, last, so
     # the type, its casts and operators resolve as they do for the application.
@@ -74,43 +74,41 @@ def _register_pgvector(conn: Conn) -> bool:
             "FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'").fetchone():
         if not conn.autocommit:
             conn.commit()  # the path stays for the session
-        found = _pgvector_types(conn)
+        found, strings = _catalog_types(conn)
     if "vector" not in found:
         return False
     for name, info in found.items():
         _PGVECTOR_TYPES[name](conn, info)
-    _register_strings(conn)
+    _register_strings(conn, strings)
     return True
 
 
-def _register_strings(conn: Conn) -> None:
+def _register_strings(conn: Conn, strings: list[TypeInfo]) -> None:
     """An extension's string types (``typcategory 'S'``: citext), whose binary form is their text's, are read as str:
     psycopg knows none of them, so a binary cursor gave a citext chunk key as bytes, which, sent back to find its
     row, was a bare ``operator does not exist: citext = bytea``. Written by name, they stay unknown to psycopg's
     registry (``writer.unsendable``)."""
-    rows = conn.execute("SELECT t.typname AS name, t.oid, t.typarray AS array_oid, t.oid::regtype::text AS regtype, "
-                        "t.typdelim AS delimiter FROM pg_type t WHERE t.typcategory = 'S' AND t.typtype = 'b' "
-                        "AND t.oid >= 16384").fetchall()
-    if not conn.autocommit:
-        conn.rollback()
-    for r in rows:
-        conn.adapters.register_loader(r["oid"], TextLoader)
-        conn.adapters.register_loader(r["oid"], TextBinaryLoader)
-        if r["array_oid"]:
-            register_array(TypeInfo(r["name"], r["oid"], r["array_oid"], regtype=r["regtype"],
-                                    delimiter=r["delimiter"]), conn)
+    for info in strings:
+        conn.adapters.register_loader(info.oid, TextLoader)
+        conn.adapters.register_loader(info.oid, TextBinaryLoader)
+        if info.array_oid:
+            register_array(info, conn)
 
 
-def _pgvector_types(conn: Conn) -> dict[str, TypeInfo]:
-    """pgvector's types (and ``bit``) that resolve on this session's search_path, in one statement."""
+def _catalog_types(conn: Conn) -> tuple[dict[str, TypeInfo], list[TypeInfo]]:
+    """pgvector's types (and ``bit``) that resolve on this session's search_path, and the string types extensions
+    add (``_register_strings``), in one statement: every session, run and check opens several connections."""
     rows = conn.execute(
-        "SELECT t.typname AS name, t.oid, t.typarray AS array_oid, t.oid::regtype::text AS regtype, "
-        "t.typdelim AS delimiter FROM unnest(%s::text[]) AS n(name) JOIN pg_type t ON t.oid = to_regtype(n.name)",
+        "SELECT true AS pgvector, t.typname AS name, t.oid, t.typarray AS array_oid, t.oid::regtype::text AS regtype, "
+        "t.typdelim AS delimiter FROM unnest(%s::text[]) AS n(name) JOIN pg_type t ON t.oid = to_regtype(n.name) "
+        "UNION ALL SELECT false, t.typname, t.oid, t.typarray, t.oid::regtype::text, t.typdelim FROM pg_type t "
+        "WHERE t.typcategory = 'S' AND t.typtype = 'b' AND t.oid >= 16384",
         (list(_PGVECTOR_TYPES),)).fetchall()
     if not conn.autocommit:
         conn.rollback()  # as TypeInfo.fetch leaves it: no transaction opened by connecting
-    return {r["name"]: TypeInfo(r["name"], r["oid"], r["array_oid"], regtype=r["regtype"], delimiter=r["delimiter"])
-            for r in rows}
+    infos = [(r["pgvector"], TypeInfo(r["name"], r["oid"], r["array_oid"], regtype=r["regtype"],
+                                      delimiter=r["delimiter"])) for r in rows]
+    return {i.name: i for ours, i in infos if ours}, [i for ours, i in infos if not ours]
 
 
 def one(row: dict[str, Any] | None) -> dict[str, Any]:
