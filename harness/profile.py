@@ -26,6 +26,9 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TODO = re.compile(r"^\s*TODO\b")
 _MAX_IDENTIFIER_BYTES = 63  # Postgres silently truncates longer names; refuse instead.
 DISTANCES = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
+# l2 and inner product rank by length too (cosine does not): a vector of the model's direction at another length (an
+# endpoint that does not normalise, beside one that does) is ranked wrongly by the application's own search.
+LENGTH_DISTANCES = ("l2", "ip")
 # The operator class an index needs for each distance (vector_ip_ops, halfvec_cosine_ops, ...).
 OPCLASS_SUFFIX = {"cosine": "_cosine_ops", "l2": "_l2_ops", "ip": "_ip_ops"}
 _OPERATOR = re.compile("|".join(re.escape(op) for op in DISTANCES.values()))

@@ -19,7 +19,7 @@ from .db import TENANT_SETTING
 from .introspect import BASE_TYPE, MICROSECOND, declared_digits
 
 from .model_names import other_model
-from .profile import DISTANCES, CollectionTable, NotNull, Profile, SourceTable, json_field
+from .profile import DISTANCES, LENGTH_DISTANCES, CollectionTable, NotNull, Profile, SourceTable, json_field
 
 _HAS_VECTOR = "bh_has_vector"  # the state counts' flag column (not a column of the target)
 _DIMS = "bh_dims"  # the state counts' dimension column, with dims (not a column of the target)
@@ -29,6 +29,10 @@ _VOID = "bh_void"  # the state counts' column saying why a vector embeds nothing
 # is below about 2.6e-23 (a length below 3.3e-21 at pgvector's 16,000 dimensions). Only a vector outside this range has
 # its distance to itself computed (``Target.void``): a second pass over a vector no ordinary row makes.
 _ORDINARY_LENGTHS = (1e-15, 1e15)
+# A stored vector that differs from the one sent by single precision's rounding alone (a trigger that normalises an
+# already unit-length vector: 1.2e-7 of cosine distance, 1.1e-7 of l2 distance per unit of length, at 384 to 3072
+# dimensions) is the one sent; halfvec's rounding is 2e-4 of l2, a vector of another text far more.
+_ROUNDING = 1e-6
 
 
 @dataclass(frozen=True)
@@ -683,6 +687,16 @@ class Target:
         return sql.SQL("(CASE WHEN vector_norm({v}::vector) BETWEEN {lo} AND {hi} THEN NULL WHEN {z} THEN 'zero' "
                        "WHEN {d} THEN 'degenerate' END)").format(v=vector, lo=lo, hi=hi, z=cls.is_zero(vector),
                                                                   d=cls.is_degenerate(vector))
+
+    def holds_sent(self, stored: sql.Composable, sent: sql.Composable) -> sql.Composed:
+        """SQL: ``stored`` is the vector ``sent``, up to single precision's rounding under the profile's distance
+        (cosine: its direction; l2 and ip: its length too); false where it is NULL."""
+        if self.profile.distance in LENGTH_DISTANCES:
+            near = sql.SQL("({e} <-> {s}) <= {r} * sqrt(-({s} <#> {s}))")
+        else:
+            near = sql.SQL("({e} <=> {s}) <= {r}")
+        return sql.SQL("coalesce({e} = {s} OR {near}, false)").format(
+            e=stored, s=sent, near=near.format(e=stored, s=sent, r=sql.Literal(_ROUNDING)))
 
     @staticmethod
     def is_zero(vector: sql.Composable) -> sql.Composed:

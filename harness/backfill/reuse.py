@@ -17,6 +17,7 @@ from ..checks.live import content_columns, differences
 from ..db import Conn, one
 from ..errors import ProviderError
 from ..model_names import is_model
+from ..profile import LENGTH_DISTANCES
 from ..target import Target
 from .writer import referenced, stamp, stamped, vector_tick
 
@@ -83,7 +84,7 @@ def _not_made_so(conn: Conn, target: Target, collection: str, probe: Callable[[l
     a profile changed in those and run --into took every old vector over, made from another input. A few are
     re-embedded as the run would embed them and held to recompute's rule (``recompute.off`` at ``EXACT``); texts with
     a newline first, the only ones the newline rule changes."""
-    from ..checks.recompute import EXACT, LENGTH_DISTANCES, cosine, length_ratio, off
+    from ..checks.recompute import EXACT, cosine, length_ratio, off
 
     text = target.text
     rows = conn.execute(sql.SQL(

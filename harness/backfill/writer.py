@@ -663,9 +663,8 @@ class BatchWriter:
     def _lost_sql(self, source: sql.Composable) -> sql.Composed:
         """The keys of ``source`` the embedding table holds not the vector sent of after the batch's write: none (a
         trigger or rule dropped the row or cleared it), or another one (a trigger rewrote it, or kept the old one)."""
-        return sql.SQL("SELECT s.k FROM {s} WHERE NOT EXISTS (SELECT 1 FROM {t} AS e WHERE {match} AND e.{v} = s.v)"
-                       ).format(s=source, t=self.target.embedding_table, match=self._match(),
-                                v=sql.Identifier(self.target.profile.embeddings.vector))
+        return sql.SQL("SELECT s.k FROM {s} WHERE NOT EXISTS (SELECT 1 FROM {t} AS e WHERE {match} AND {held})"
+                       ).format(s=source, t=self.target.embedding_table, match=self._match(), held=self._held("e"))
 
     def _write_unnest(self, batch: Vectors, session: Mapping[str, str] | None) -> int:
         """The batch as one array per column, unnested into the same statements the staging table feeds."""
@@ -765,9 +764,9 @@ class BatchWriter:
             own = self.target.in_own_collection("c", collection)
             # Each row as stored, after the table's BEFORE triggers: whether it holds the vector sent (``_updated``).
             return [sql.SQL("UPDATE {t} AS c SET {sets} FROM {s} WHERE c.{k} = s.k{own} "
-                            "RETURNING c.{k}, c.{v} IS NOT DISTINCT FROM s.v").format(
+                            "RETURNING c.{k}, {held}").format(
                 t=self.target.chunk_table, sets=sets, s=stage, k=sql.Identifier(self._columns[0][1]),
-                v=sql.Identifier(self.target.profile.embeddings.vector),
+                held=self._held("c"),
                 own=sql.SQL("") if own is None else sql.SQL(" AND {}").format(own)
             )]
         # Delete-then-insert in one transaction works whatever unique constraint the table has (or lacks),
@@ -794,8 +793,7 @@ class BatchWriter:
                 vals=sql.SQL(", ").join(v for _, v in assigned), s=stage,
                 match=match)]
             left = sql.SQL("SELECT s.k FROM {s} WHERE s.k IN (SELECT k FROM kept) AND NOT EXISTS (SELECT 1 FROM {t} AS e "
-                           "WHERE {match} AND e.{v} = s.v)").format(
-                s=stage, t=t, match=match, v=sql.Identifier(self.target.profile.embeddings.vector))
+                           "WHERE {match} AND {held})").format(s=stage, t=t, match=match, held=self._held("e"))
         return replace + [
             sql.SQL("WITH kept AS (SELECT s.k FROM {s} WHERE EXISTS (SELECT 1 FROM {t} AS e WHERE {match})), "
                     "added AS (INSERT INTO {t} ({cols}) SELECT {picks} FROM {s} "
@@ -803,6 +801,12 @@ class BatchWriter:
                 t=t, cols=columns, picks=picks, s=stage, match=match, left=left
             ),
         ]
+
+    def _held(self, alias: str) -> sql.Composed:
+        """SQL: the row ``alias`` of the table holds the vector staged as ``s.v`` (``Target.holds_sent``)."""
+        return self.target.holds_sent(sql.SQL("{}.{}").format(sql.Identifier(alias),
+                                                              sql.Identifier(self.target.profile.embeddings.vector)),
+                                      sql.SQL("s.v"))
 
     def _match(self) -> sql.Composed:
         """An embedding row ``e`` of the staged row ``s``: its key, its collection, this target's rows alone."""

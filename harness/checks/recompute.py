@@ -26,6 +26,7 @@ from psycopg import sql
 
 from ..errors import ProviderError
 from ..model_names import is_model
+from ..profile import LENGTH_DISTANCES
 from ..provider import OllamaProvider
 from .outcome import OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .sampling import Proof
@@ -39,9 +40,6 @@ THRESHOLD = 0.99
 # below EXACT was made from other input (chatgpt-your-files: a sentence appended to a 1,600-character section, 0.998).
 REPRODUCED = 0.999999
 EXACT = 0.9999
-# l2 and inner product rank by length too (cosine does not): a vector of the model's direction at another length (an
-# endpoint that does not normalise, beside one that does) is ranked wrongly by the application's own search.
-LENGTH_DISTANCES = ("l2", "ip")
 _EMBED_BATCH = 64
 _FETCH = 512
 # A uniform sample at least this large with most of its rows off says something about the whole corpus.

