@@ -60,6 +60,12 @@ class EmbeddingCall:
         return self.kind in IN_PROCESS_KINDS
 
     @property
+    def is_setting(self) -> bool:
+        """A configuration file's setting naming the model (``.env``'s ``EMBEDDING_MODEL=...``, a YAML section): what
+        an embedder reads, no call of its own."""
+        return self.kind in ("config", "ollama-config")
+
+    @property
     def is_ollama(self) -> bool:
         """An Ollama embedder: its HTTP API, its clients, or a library's Ollama class (``OllamaEmbeddings``,
         langchainrb's ``Langchain::LLM::Ollama``)."""
