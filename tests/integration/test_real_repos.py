@@ -9685,6 +9685,14 @@ def test_agentic_rag_typeorm_vectors_located_drafted_backfilled_and_repaired(cli
     uploads = cli("verify", "--profile", trial.profile, "--collection", "documents", "--run-dir", tmp_path / "docs",
                   "--json", env=env)
     assert uploads.code == 0 and not [c for c in uploads.json["checks"] if c["status"] == "failed"], uploads.out
+    # A checkout without .env-example (the real .env is never committed): the draft names the variable the embedder
+    # reads its model from (until this trial: a bare TODO, no variable named).
+    (app / ".env-example").unlink()
+    bare = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", tmp_path / "bare.yaml",
+               "--json", env=env)
+    assert bare.json["todo"] == ["provider.model"], bare.out
+    line = next(x for x in (tmp_path / "bare.yaml").read_text().splitlines() if x.strip().startswith("model: TODO"))
+    assert "reads it from $OPENAI_EMBEDDING_MODEL" in line, line
 
     # Gone wrong: a summary edited after its vector, a vector reversed, two shows holding each other's, a lost one.
     rows = early + late
