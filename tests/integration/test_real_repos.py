@@ -9685,6 +9685,17 @@ def test_agentic_rag_typeorm_vectors_located_drafted_backfilled_and_repaired(cli
     uploads = cli("verify", "--profile", trial.profile, "--collection", "documents", "--run-dir", tmp_path / "docs",
                   "--json", env=env)
     assert uploads.code == 0 and not [c for c in uploads.json["checks"] if c["status"] == "failed"], uploads.out
+    # The user's source for the shows: a show whose job failed has no row at all, seen only from netflix_shows; the
+    # filter keeps the source to its collection (until this trial: `documents` failed every show as without chunks).
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("INSERT INTO netflix_shows (show_id, title) VALUES ('s99', 'A show whose job failed')")
+    trial.profile.write_text(trial.profile.read_text() + 'source: {table: netflix_shows, key: show_id, chunk_key: '
+                             '"metadata->>\'show_id\'", chunk_filter: {collection: netflix-shows}}\n')
+    shows = agentic_source_coverage(trial.profile, env, "netflix-shows")
+    assert shows.status == "failed" and [o.id for o in shows.offenders] == ["s99"], shows.message()
+    assert agentic_source_coverage(trial.profile, env, "documents").status == "skipped"
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("DELETE FROM netflix_shows WHERE show_id = 's99'")
     # A checkout without .env-example (the real .env is never committed): the draft names the variable the embedder
     # reads its model from (until this trial: a bare TODO, no variable named).
     (app / ".env-example").unlink()
@@ -9705,6 +9716,18 @@ def test_agentic_rag_typeorm_vectors_located_drafted_backfilled_and_repaired(cli
     assert offenders.pop("citations", set()) <= {edited, reversed_, *swapped}, offenders
     assert offenders == {"recompute": {edited, reversed_, *swapped}, "coverage": {gone}}, offenders
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
+
+
+def agentic_source_coverage(profile: Path, env: dict[str, str], collection: str):
+    """The source_coverage check alone, in-process (a whole verify costs seconds)."""
+    from harness import CheckOptions, open_session, resolve
+    from harness.checks.source_coverage import source_coverage
+
+    session = open_session(resolve(str(profile), env=env), CheckOptions(collections=(collection,)))
+    try:
+        return source_coverage(session, collection)
+    finally:
+        session.close()
 
 
 def agentic_documents(db, server) -> list[str]:
