@@ -334,9 +334,11 @@ def _models_of(contract: Any) -> tuple[str, ...]:
 
 def _stripping_embedders(calls: Any, model: str | None) -> tuple[str, ...]:
     """The application's embedders of ``model`` (those naming it, else those naming none) as "name, path:line", where
-    every one of them makes newlines spaces; none where one keeps them."""
-    named = [c for c in calls if model and c.model and same_model(c.model, model)]
-    mine = named or [c for c in calls if not c.model]
+    every one of them makes newlines spaces; none where one keeps them. A setting naming the model is none: the
+    embedder reading it says how its texts are sent."""
+    embedders = [c for c in calls if not c.is_setting]
+    named = [c for c in embedders if model and c.model and same_model(c.model, model)]
+    mine = named or [c for c in embedders if not c.model]
     return tuple(f"{c.name}, {c.path}:{c.line}" for c in mine) if mine and all(c.newlines_to_spaces for c in mine) else ()
 
 

@@ -7,6 +7,7 @@ from psycopg import sql
 
 from .. import collection_join
 from ..db import one
+from ..profile import Profile
 from .outcome import MAX_SHOWN, OFFENDERS_CAP, Offender, Outcome, skipped, unproven, verdict
 from .session import CheckSession
 from .shape import source_chunks, source_match
@@ -25,10 +26,27 @@ def pgai_queue(session: CheckSession) -> tuple[str, str] | None:
     return (row["queue_schema"], row["queue_table"]) if row else None
 
 
+def collection_of_source(profile: Profile) -> str | None:
+    """The one collection ``source.chunk_filter`` keeps the source's chunks to, where it names the chunks.collection
+    column's value (one table of every collection, a source table for one of them: ai-agentic-rag-nestjs' `vectors`,
+    its `netflix-shows` rows cut from `netflix_shows`); None where it names none (or the column holds no names)."""
+    src, ch = profile.source, profile.chunks
+    if src is None or ch.collection is None or ch.collection_several or ch.collection_table is not None:
+        return None
+    kept = [v for column, v in src.chunk_filter if column == ch.collection]
+    return str(kept[0]) if kept and isinstance(kept[0], (str, int)) and not isinstance(kept[0], bool) else None
+
+
 def source_coverage(session: CheckSession, collection: str) -> Outcome:
     src, ch = session.profile.source, session.profile.chunks
     if src is None:
         return skipped("source_coverage", collection, "the profile names no source table (source.table)")
+    kept_to = collection_of_source(session.profile)
+    if kept_to is not None and kept_to != collection:
+        # Its rows have no chunks here by the profile's own word: every one was failed as a row without chunks.
+        return skipped("source_coverage", collection,
+                       f"{src.table} is the source of collection {kept_to}'s chunks only (source.chunk_filter "
+                       f"{ch.collection}: {kept_to}): no chunk of {collection} is one of its rows'")
     # Chunks row-level security hides are neither present nor missing to this role: a source row whose chunks it
     # cannot see proves nothing either way.
     if (hidden := session.unseen("source_coverage", collection)) is not None:

@@ -60,6 +60,12 @@ class EmbeddingCall:
         return self.kind in IN_PROCESS_KINDS
 
     @property
+    def is_setting(self) -> bool:
+        """A configuration file's setting naming the model (``.env``'s ``EMBEDDING_MODEL=...``, a YAML section): what
+        an embedder reads, no call of its own."""
+        return self.kind in ("config", "ollama-config")
+
+    @property
     def is_ollama(self) -> bool:
         """An Ollama embedder: its HTTP API, its clients, or a library's Ollama class (``OllamaEmbeddings``,
         langchainrb's ``Langchain::LLM::Ollama``)."""
@@ -565,21 +571,35 @@ _JS_IMPORT_OF = (r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig
                  r"""\s*=\s*require\(\s*['"](?P<rspec>\.{{1,2}}/[^'"]+)['"]\s*\)""")
 
 
+# `this.config.getEmbeddingModel()`: a method, called without arguments, of a field the constructor is given typed as a
+# class (`constructor(private readonly config: EnvConfigService)`, NestJS's injection of the app's config service).
+_METHOD_OF_FIELD = re.compile(r"(?:this\s*\.\s*)?(?P<field>[A-Za-z_$][\w$]*)\s*\.\s*(?P<method>[A-Za-z_$][\w$]*)\s*\(\s*\)"
+                              r"\s*(?:[,}\n]|$)")
+_TYPED_FIELD = r"""\b{field}\s*[?!]?\s*:\s*(?P<cls>[A-Z][\w$]*)\s*[,;)=]"""
+
+
 def _imported_key(rel: str, text: str, args: str) -> str | None:
     """``module#export.key`` where the model argument is ``NAME.key`` and NAME is imported from a module of the
     repository (``import config from './config.js'``: ``src/config#default.model``); ``module#export`` where it is
-    NAME itself (``import { embeddingModel } from "@/MODELS"``: the constant that module exports)."""
+    NAME itself (``import { embeddingModel } from "@/MODELS"``: the constant that module exports);
+    ``module#Class.method()`` where it is ``this.field.method()`` and the field is typed as a class that module exports
+    (``src/config/env-config.service#EnvConfigService.getOpenAIEmbeddingModel()``)."""
     m = _MODEL_KW.search(args)
-    path = m and re.match(r"([A-Za-z_$][\w$]*)(?:\.([A-Za-z_$][\w$]*))?\s*(?:[,}\n]|$)", args[m.end():])
-    if not path:
+    if not m:
         return None
-    imp = re.search(_JS_IMPORT_OF.format(name=re.escape(path.group(1))), text)
+    call = _METHOD_OF_FIELD.match(args, m.end())
+    typed = call and re.search(_TYPED_FIELD.format(field=re.escape(call.group("field"))), text)
+    path = None if typed else re.match(r"([A-Za-z_$][\w$]*)(?:\.([A-Za-z_$][\w$]*))?\s*(?:[,}\n]|$)", args[m.end():])
+    name = typed.group("cls") if typed else path.group(1) if path else None
+    imp = name and re.search(_JS_IMPORT_OF.format(name=re.escape(name)), text)
     if not imp:
         return None
     module = module_of(rel, imp.group("spec") or imp.group("rspec"))
     export = "default" if imp.group("default") or imp.group("rdefault") else (
         imp.group("orig") or imp.group("named") or imp.group("rorig") or imp.group("rnamed"))
-    return f"{module}#{export}" + (f".{path.group(2)}" if path.group(2) else "")
+    if typed and call:
+        return f"{module}#{export}.{call.group('method')}()"
+    return f"{module}#{export}" + (f".{path.group(2)}" if path and path.group(2) else "")
 
 
 def with_imported_models(calls: list[EmbeddingCall], read: Callable[[str], str | None]) -> list[EmbeddingCall]:
@@ -597,7 +617,8 @@ def with_imported_models(calls: list[EmbeddingCall], read: Callable[[str], str |
             export, _, key = ref.partition(".")
             text = module_text(module, read)
             if text is not None:
-                model = _exported_key(text, export, key) if key else _exported_constant(text, export)
+                model = (_method_return(text, export, key[:-2]) if key.endswith("()") else
+                         _exported_key(text, export, key) if key else _exported_constant(text, export))
                 if model != (None, None):
                     c = replace(c, model=model[0], model_env=model[1])
         out.append(c)
@@ -626,6 +647,23 @@ def _exported_key(text: str, export: str, key: str) -> tuple[str | None, str | N
                 return value
         return None, None
     return _key_value(text, opening, key, reads) if opening is not None else (None, None)
+
+
+def _method_return(text: str, cls: str, method: str) -> tuple[str | None, str | None]:
+    """What the method ``method`` of the class ``cls`` the module defines returns: a literal, or an env read and its
+    default (a NestJS config service's ``getModel() { return this.configService.get("EMBED_MODEL"); }``)."""
+    klass = re.search(r"\bclass\s+" + re.escape(cls) + r"\b[^{]*\{", text)
+    if not klass:
+        return None, None
+    body_start = klass.end() - 1
+    body = call_args(text, body_start, limit=100_000)
+    found = re.search(r"(?m)^\s*(?:(?:public|private|protected|static|async|override)\s+)*" + re.escape(method)
+                      + r"\s*\(\s*\)\s*(?::\s*[^{\n]+)?\{", body)
+    if not found:
+        return None, None
+    opening = body_start + 1 + found.end() - 1
+    returned = re.match(r"\s*return\s+", call_args(text, opening, limit=4000))
+    return _value(text, opening + 1 + returned.end(), env_reads(text, "js")) if returned else (None, None)
 
 
 def _exported_constant(text: str, name: str) -> tuple[str | None, str | None]:

@@ -55,11 +55,13 @@ def _aliased(folder: str, spec: str, read: Callable[[str], str | None]) -> str |
 def _mapped(base: str, tsconfig: str, spec: str) -> str | None:
     """``spec`` through one tsconfig's ``paths`` (relative to its ``baseUrl``, else to its own folder): the first
     target of the pattern TypeScript picks (an exact one, else the longest prefix before its '*'), its extension
-    dropped."""
+    dropped; where no pattern takes it, the spec under ``baseUrl``, as TypeScript resolves a bare module name there
+    (NestJS's `import ... from "src/config/env-config.service"`; a package's name then names no file)."""
     paths = re.search(r'"paths"\s*:\s*\{', tsconfig)
-    if not paths:
-        return None
     root = re.search(r'"baseUrl"\s*:\s*"([^"]*)"', tsconfig)
+    under_base = _EXTENSION.sub("", posixpath.normpath(posixpath.join(base, root.group(1), spec))) if root else None
+    if not paths:
+        return under_base
     matches = []
     for pattern, target in re.findall(r'"([^"]+)"\s*:\s*\[\s*"([^"]+)"', call_args(tsconfig, paths.end() - 1, limit=4000)):
         prefix, star, suffix = pattern.partition("*")
@@ -68,6 +70,6 @@ def _mapped(base: str, tsconfig: str, spec: str) -> str | None:
         elif not star and spec == pattern:
             matches.append((len(spec) + 1, target))  # an exact pattern wins over any wildcard
     if not matches:
-        return None
+        return under_base
     mapped = max(matches, key=lambda m: m[0])[1]  # max keeps the first of equals: the order the file lists them
     return _EXTENSION.sub("", posixpath.normpath(posixpath.join(base, root.group(1) if root else ".", mapped)))

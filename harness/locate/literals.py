@@ -41,6 +41,12 @@ _JS_DEFAULT = re.compile(r"""\s*(?:\?\?|\|\|)\s*(?P<q>['"`])(?P<default>[^'"`\n]
 # An application's validated env object (@t3-oss/env's ``createEnv``, imported as ``env``): ``env.NAME`` reads NAME.
 _JS_ENV_OBJECT_IMPORT = re.compile(r"""\bimport\s*\{[^}]*\benv\b[^}]*\}\s*from\s*['"]""")
 _JS_ENV_OBJECT = re.compile(r"""(?<![\w.$])env\.(?P<name>[A-Z][A-Z0-9_]*)\b""")
+# NestJS's ConfigService, which reads process.env and the .env files it loads (where the file imports @nestjs/config):
+# `this.configService.get<string>("X")`, `config.get("X", "default")`, `.getOrThrow("X")`, the read spanning its
+# receiver (the value of a `model:`); a dotted or lower-case key ("database.host") is a config factory's, no variable's.
+_JS_NEST_CONFIG_IMPORT = re.compile(r"""\bfrom\s*['"]@nestjs/config['"]""")
+_JS_NEST_CONFIG = re.compile(r"""(?<![\w$.])(?:[A-Za-z_$][\w$]*\s*\.\s*)+get(?:OrThrow)?\s*(?:<[^<>()\n]*>)?\s*\(\s*(?P<q>['"`])(?P<name>[A-Z][A-Z0-9_]*)(?P=q)"""
+                             r"""(?:\s*,\s*(?P<q2>['"`])(?P<default>[^'"`\n]*)(?P=q2))?""")
 _JS_DESTRUCTURE = re.compile(r"""\b(?:const|let|var)\s*\{(?P<names>[^}]*)\}\s*=\s*(?:process\.env|Bun\.env)\b""")
 # `std::env::var("X")`, `env::var("X")`, `dotenvy::var("X")`, then `.unwrap_or("d")`, `.unwrap_or_else(|_| "d"...)`
 ENV_RUST = re.compile(r"""\b(?:std\s*::\s*)?(?:env|dotenvy?)\s*::\s*var\s*\(\s*"(?P<name>\w+)"\s*\)"""
@@ -224,6 +230,10 @@ def _env_reads(text: str, lang: str) -> list[EnvRead]:
                 d = _JS_DEFAULT.match(text, m.end())
                 found.append(EnvRead(m.group("name"), d.group("default") if d else None, m.start(),
                                      d.end() if d else m.end()))
+            found.sort(key=lambda r: r.start)
+        if _JS_NEST_CONFIG_IMPORT.search(text):
+            found += [EnvRead(m.group("name"), m.group("default"), m.start(), m.end())
+                      for m in _JS_NEST_CONFIG.finditer(text)]
             found.sort(key=lambda r: r.start)
         for m in _JS_DESTRUCTURE.finditer(text):
             for part in m.group("names").split(","):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .lexing import in_strings, lex
 from .literals import call_args, calls_before, chained_calls, js_imports, line_of
+from .schema import typeorm_entity_tables
 
 # SQL inside a file's strings that adds a table's rows, and that changes or removes them; a statement runs to its ';'
 # or the string's end, and an ON CONFLICT in it makes the insert an upsert (DO UPDATE: a change; DO NOTHING: no row
@@ -239,8 +240,6 @@ _DRIZZLE_TABLE = re.compile(rf"""\b(?:const|let|var)\s+(?P<v>{_ID})\s*=\s*(?:pgT
 _SEQUELIZE_MODEL = re.compile(rf"""\b(?:const|let|var)\s+(?P<v>{_ID})\s*=\s*\w+\s*\.\s*define\s*\(\s*['"`](?P<m>\w+)['"`]""")
 _SEQUELIZE_INIT = re.compile(r"\b(?P<v>[A-Z][\w$]*)\s*\.\s*init\s*\(")
 _TABLE_NAME_OPTION = re.compile(r"""\btableName\s*:\s*['"`](?P<t>\w+)['"`]""")
-_TYPEORM_ENTITY = re.compile(rf"""@Entity\s*\(\s*(?:['"`](?P<t>\w+)['"`]|\{{[^}}]*?\bname\s*:\s*['"`](?P<n>\w+)['"`][^}}]*\}})?[^)]*\)"""
-                             rf"""(?:\s*@\w+(?:\([^)]*\))?)*\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+(?P<v>{_ID})""")
 _TYPEORM_REPOSITORY = re.compile(rf"""\b(?P<v>{_ID})\s*(?:=\s*(?:await\s+)?[\w$.]*getRepository\s*\(\s*(?P<e>[A-Z][\w$]*)\s*\)(?!\s*\.)"""
                                  rf"""|:\s*Repository\s*<\s*(?P<e2>[A-Z][\w$]*)\s*>)""")
 _PY_CLASS = re.compile(r"(?m)^class\s+(?P<v>[A-Z]\w*)\s*\((?P<bases>[^)]*)\)\s*:")
@@ -271,9 +270,8 @@ def bindings(rel: str, text: str) -> dict[str, str]:
                 r"\bfreezeTableName\s*:\s*true", args) or model.endswith("s") else model + "s"
     if "Repository" in text:  # `const repo = ds.getRepository(Chunk)`, `private repo: Repository<Chunk>`
         bound.update((m.group("v"), HANDLE + (m.group("e") or m.group("e2"))) for m in _TYPEORM_REPOSITORY.finditer(text))
-    if "@Entity" in text:
-        for m in _TYPEORM_ENTITY.finditer(text):
-            bound[m.group("v")] = m.group("t") or m.group("n") or re.sub(r"(?<!^)(?=[A-Z])", "_", m.group("v")).lower()
+    if "@Entity" in text:  # the tables locate's declarations give the same entities
+        bound.update(typeorm_entity_tables(text))
     if rel.endswith(".py"):
         bound.update((m.group("v"), m.group("t")) for m in _PY_TABLE.finditer(text))
         classes = list(_PY_CLASS.finditer(text))

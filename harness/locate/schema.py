@@ -1000,8 +1000,11 @@ def _drizzle(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
     return out
 
 
-_TYPEORM_ENTITY = re.compile(r"""@Entity\(\s*(?:['"](?P<a>[^'"]+)['"]|\{[^}]*name\s*:\s*['"](?P<b>[^'"]+)['"])?[^)]*\)\s*"""
-                             r"""(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+(?P<c>\w+)""")
+# `@Entity("chunks")` or `@Entity({ name: "chunks" })` on a class, other class decorators (`@Index(...)`, `@Unique`)
+# maybe between them (their arguments with one level of parentheses: `{ where: "(x IS NOT NULL)" }`).
+_TYPEORM_ENTITY = re.compile(r"""@Entity\(\s*(?:['"`](?P<a>[^'"`]+)['"`]|\{[^}]*?\bname\s*:\s*['"`](?P<b>[^'"`]+)['"`])?"""
+                             r"""[^)]*\)(?:\s*@[\w$.]+(?:\((?:[^()]|\([^()]*\))*\))?)*\s*"""
+                             r"""(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+(?P<c>[\w$]+)""")
 
 
 def _typeorm_table(entity: re.Match) -> str:
@@ -1013,7 +1016,8 @@ def _typeorm_table(entity: re.Match) -> str:
 
 
 def typeorm_entity_tables(text: str) -> dict[str, str]:
-    """The TypeORM entity classes of a TS/JS file with their tables, for ``distances.with_model_tables``."""
+    """The TypeORM entity classes of a TS/JS file with their tables, for ``distances.with_model_tables`` and the ORM
+    writes' handles."""
     return {e.group("c"): _typeorm_table(e) for e in _TYPEORM_ENTITY.finditer(text)}
 
 

@@ -9552,3 +9552,198 @@ def test_git_forge_prisma_monorepo_located_drafted_backfilled_and_repaired(cli, 
     assert offenders.pop("citations", set()) <= {edited, reversed_, *swapped}, offenders
     assert offenders == {"recompute": {edited, reversed_, *swapped}, "coverage": {gone}}, offenders
     repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
+
+
+# -- SabeelNasir/ai-agentic-rag-nestjs: NestJS + TypeORM migrations, a bull queue that embeds, one `vectors` table ----
+
+AGENTIC_MODEL = "text-embedding-3-small"  # .env-example's OPENAI_EMBEDDING_MODEL
+AGENTIC_GENRES = ("Dramas", "Comedies", "Documentaries", "Thrillers", "Kids' TV", "Anime Series", "Horror Movies")
+AGENTIC_PLACES = ("India", "United States", "Japan", "Nigeria", "Spain", "South Korea", "Brazil")
+AGENTIC_THINGS = ("a lighthouse keeper", "two rival chefs", "a retired detective", "a robot gardener",
+                  "a village choir", "an exiled prince", "a teenage hacker", "three sisters", "a night-shift nurse",
+                  "a mountain rescue team")
+AGENTIC_DEEDS = ("uncover a smuggling ring", "rebuild a flooded town", "win a baking contest", "cross a frozen sea",
+                 "solve a decades-old riddle", "open a jazz club", "escape a sinking ship", "forge an unlikely friendship")
+
+
+def typeorm_migration_statements(migrations: Path) -> list[str]:
+    """What `typeorm migration:run` sends for migrations that are raw SQL: each template literal of each class's
+    ``up()``, file by file in their timestamp order. A literal with ``$1`` (a seeded user: bcrypt, parameters) is
+    data, not schema, and is left out."""
+    statements = []
+    for path in sorted(migrations.glob("*.ts")):
+        up = path.read_text().split("async up(", 1)[1].split("async down(", 1)[0]
+        statements += [s for s in re.findall(r"`([^`]*)`", up) if "$1" not in s]
+    return statements
+
+
+def agentic_show(n: int) -> dict:
+    """A row of `netflix_shows` in the shape of the app's CSV (written here, the dataset is not in the repository)."""
+    return {"show_id": f"s{n}", "type": "TV Show" if n % 3 == 0 else "Movie",
+            "title": f"The {AGENTIC_THINGS[n % 10].split()[-1].title()} of {AGENTIC_PLACES[n % 7]} {n}",
+            "director": None if n % 4 == 0 else f"Director {n}", "cast_members": f"Actor {n}, Actor {n + 1}",
+            "country": AGENTIC_PLACES[n % 7], "date_added": f"2021-{1 + n % 12:02d}-{1 + n % 27:02d}",
+            "release_year": 1990 + n, "rating": ("PG-13", "TV-MA", "R", "TV-14")[n % 4], "duration": f"{80 + n} min",
+            "listed_in": f"{AGENTIC_GENRES[n % 7]}, {AGENTIC_GENRES[(n + 2) % 7]}",
+            "description": f"{AGENTIC_THINGS[n % 10].capitalize()} must {AGENTIC_DEEDS[n % 8]} before winter {n}."}
+
+
+def agentic_summary(show: dict) -> str:
+    """NetflixShowRagService.createSummaryText: the show's fields that are set, labelled, joined by ', '."""
+    parts = []
+    for key, form in (("title", '"{}"'), ("type", "({})"), ("release_year", "released in {}"), ("country", "from {}"),
+                      ("director", "directed by {}"), ("cast_members", "starring {}"), ("listed_in", "genre: {}"),
+                      ("description", "about: {}"), ("date_added", "added on: {}"), ("listed_in", "listed in: {}"),
+                      ("rating", "rating is: {}")):
+        if show.get(key):
+            parts.append(form.format(show[key]))
+    return ", ".join(parts)
+
+
+def agentic_jobs(db, server, shows: list[dict]) -> list[str]:
+    """EmbeddingVectorsQueueProcessor over the jobs `createEmbeddings` queues: each show's summary embedded
+    (OpenAIEmbeddings.embedDocuments), then `repo.save({collection, metadata: {...show}, id, embedding_text,
+    embedding})`. Returns the ids."""
+    from psycopg.types.json import Jsonb
+
+    summaries = [agentic_summary(s) for s in shows]
+    ids = []
+    with db.connect(autocommit=True) as conn:
+        for show, text, vector in zip(shows, summaries, httpx_embed(server, AGENTIC_MODEL, summaries)):
+            ids.append(f"netflix-shows-{show['show_id']}")
+            conn.execute("INSERT INTO vectors (id, collection, embedding, metadata, embedding_text) "
+                         "VALUES (%s, 'netflix-shows', %s::vector, %s, %s)", (ids[-1], str(vector), Jsonb(show), text))
+    return ids
+
+
+def test_agentic_rag_typeorm_vectors_located_drafted_backfilled_and_repaired(cli, empty_db, server, tmp_path):
+    """SabeelNasir/ai-agentic-rag-nestjs: a NestJS API whose TypeORM migrations (raw SQL) make one `vectors` table
+    (id text, collection, embedding vector(1536), metadata jsonb, embedding_text) for every collection; a bull queue's
+    processor embeds each job's embedding_text with LangChain.js's OpenAIEmbeddings (the model through the app's own
+    config service) and saves the row; its second migration drops and re-adds the vector column, so the rows saved
+    before it lost their vectors. locate, profile init, scope, plan, run --engine (the embedding is an HTTP route's
+    queue), verify, record; a second collection verified; then rows gone wrong, named and repaired."""
+    app = Source.of("SabeelNasir__ai-agentic-rag-nestjs").checkout("", tmp_path / "app")
+    for path, said in (("src/microservices/queues/embedding-vectors-queue/processor.ts",
+                        "await this.embeddingService.embedText(payload.embedding_text);"),
+                       ("src/microservices/queues/embedding-vectors-queue/processor.ts",
+                        "await this.vectorStoreService.getRepo().save(payload);"),
+                       ("src/modules/netflix-show/netflix-show-rag.service.ts",
+                        "id: `${ENUM_VECTOR_COLLECTIONS.NETFLIX_SHOWS}-${show.show_id}`"),
+                       ("src/modules/netflix-show/netflix-show-rag.service.ts", 'return parts.join(", ");'),
+                       ("src/modules/file-loader/file-loader.service.ts",
+                        "embedding_text: JSON.stringify(docs[0].pageContent),"),
+                       ("src/database/migrations/1759675101976-add-vectors-index-on-embeddings.ts",
+                        "DROP COLUMN embedding,\n      ADD COLUMN embedding vector(1536);"),
+                       (".env-example", f"OPENAI_EMBEDDING_MODEL={AGENTIC_MODEL}")):
+        assert said in (app / path).read_text(), (path, said)  # the loaders below do what these files say
+    statements = typeorm_migration_statements(app / "src/database/migrations")
+    assert len(statements) == 36
+    shows = [agentic_show(n) for n in range(1, 31)]
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute(statements[0])
+    early = agentic_jobs(empty_db, server, shows[:12])  # embedded before the second migration dropped the column
+    with empty_db.connect(autocommit=True) as conn:
+        for statement in statements[1:]:
+            conn.execute(statement)
+        for show in shows:
+            conn.execute("INSERT INTO netflix_shows (" + ", ".join(show) + ") VALUES (" + ", ".join(["%s"] * len(show))
+                         + ")", list(show.values()))
+    late = agentic_jobs(empty_db, server, shows[12:])
+    docs = agentic_documents(empty_db, server)
+    assert empty_db.scalar("SELECT count(*) FROM vectors WHERE embedding IS NULL") == len(early)
+
+    trial = procedure(cli, empty_db, server, app, tmp_path / "first", "netflix-shows", plan=True)
+    located = trial.locate.json
+    # the entity's table (None until this trial: an @Index decorator sat between @Entity({ name }) and the class)
+    assert {(d["path"].rsplit("/", 1)[-1], d["table"], d["column"], d["dimensions"]) for d in located["declarations"]
+            if not d["superseded"]} == {
+        ("1759675101976-add-vectors-index-on-embeddings.ts", "vectors", "embedding", 1536),
+        ("vector.entity.ts", "vectors", "embedding", None),
+        ("1765118293048-MissingTables.ts", "item", "embedding", 1536), ("items.entity.ts", "item", "embedding", 1536)}
+    # the embedder's variable, read through EnvConfigService (imported as "src/config/...") and NestJS's
+    # ConfigService (none until this trial)
+    assert [(c["path"], c["name"], c["model"], c["model_env"]) for c in located["embedding_calls"]] == [
+        (".env-example", "OPENAI_EMBEDDING_MODEL", AGENTIC_MODEL, "OPENAI_EMBEDDING_MODEL"),
+        ("src/modules/rag/embeddings/embedding.service.ts", "OpenAIEmbeddings", None, "OPENAI_EMBEDDING_MODEL")]
+    assert located["entrypoints"] == []
+    assert trial.init.json["todo"] == [], trial.init.out
+    drafted = trial.profile.read_text()
+    raw = yaml.safe_load(drafted)
+    assert (raw["chunks"]["table"], raw["chunks"]["id"], raw["chunks"]["text"], raw["chunks"]["collection"],
+            raw["embeddings"]["vector"], raw["provider"]["model"], raw["provider"]["dimensions"], raw["distance"],
+            raw["backfill"]) == ("vectors", "id", "embedding_text", "collection", "embedding", AGENTIC_MODEL, 1536,
+                                 "cosine", None), drafted
+    # OpenAIEmbeddings' stripNewLines (until this trial: left out, .env-example's setting counted as an embedder)
+    assert "text_newlines: space  # guess: the application's embedder makes each newline a space before embedding " \
+           "(OpenAIEmbeddings, src/modules/rag/embeddings/embedding.service.ts:10)" in drafted, drafted
+    assert "reproduces the stored vectors of 5 of the 5 rows read" in drafted
+    assert "but the application's code searches vectors.embedding with ip (<#> at " in drafted, drafted
+    assert_whole_procedure_ok(trial, empty_db, "vectors", "embedding", len(early + late + docs), needed=len(early))
+    assert trial.plan is not None and trial.plan.code == 0, trial.plan and trial.plan.out + trial.plan.err
+    env = {"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": server.url}
+    uploads = cli("verify", "--profile", trial.profile, "--collection", "documents", "--run-dir", tmp_path / "docs",
+                  "--json", env=env)
+    assert uploads.code == 0 and not [c for c in uploads.json["checks"] if c["status"] == "failed"], uploads.out
+    # The user's source for the shows: a show whose job failed has no row at all, seen only from netflix_shows; the
+    # filter keeps the source to its collection (until this trial: `documents` failed every show as without chunks).
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("INSERT INTO netflix_shows (show_id, title) VALUES ('s99', 'A show whose job failed')")
+    trial.profile.write_text(trial.profile.read_text() + 'source: {table: netflix_shows, key: show_id, chunk_key: '
+                             '"metadata->>\'show_id\'", chunk_filter: {collection: netflix-shows}}\n')
+    shows = agentic_source_coverage(trial.profile, env, "netflix-shows")
+    assert shows.status == "failed" and [o.id for o in shows.offenders] == ["s99"], shows.message()
+    assert agentic_source_coverage(trial.profile, env, "documents").status == "skipped"
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("DELETE FROM netflix_shows WHERE show_id = 's99'")
+    # A checkout without .env-example (the real .env is never committed): the draft names the variable the embedder
+    # reads its model from (until this trial: a bare TODO, no variable named).
+    (app / ".env-example").unlink()
+    bare = cli("profile", "init", "--repo", app, "--database-url", empty_db.dsn, "--output", tmp_path / "bare.yaml",
+               "--json", env=env)
+    assert bare.json["todo"] == ["provider.model"], bare.out
+    line = next(x for x in (tmp_path / "bare.yaml").read_text().splitlines() if x.strip().startswith("model: TODO"))
+    assert "reads it from $OPENAI_EMBEDDING_MODEL" in line, line
+
+    # Gone wrong: a summary edited after its vector, a vector reversed, two shows holding each other's, a lost one.
+    rows = early + late
+    edited, reversed_, swapped, gone = rows[2], rows[13], (rows[14], rows[-1]), rows[5]
+    damage_inline(empty_db, "vectors", "embedding_text", edited=edited, reversed_=reversed_, swapped=swapped, gone=gone)
+    target = ("--profile", trial.profile, "--collection", "netflix-shows")
+    damaged = cli("verify", *target, "--run-dir", tmp_path / "damaged", "--json", env=env)
+    assert damaged.code == 1, damaged.out
+    offenders = offenders_by_check(tmp_path / "damaged" / "offenders.jsonl")
+    assert offenders.pop("citations", set()) <= {edited, reversed_, *swapped}, offenders
+    assert offenders == {"recompute": {edited, reversed_, *swapped}, "coverage": {gone}}, offenders
+    repaired_verified_and_recorded(cli, target, tmp_path / "damaged", tmp_path / "historylog.md", app, env, embedded=5)
+
+
+def agentic_source_coverage(profile: Path, env: dict[str, str], collection: str):
+    """The source_coverage check alone, in-process (a whole verify costs seconds)."""
+    from harness import CheckOptions, open_session, resolve
+    from harness.checks.source_coverage import source_coverage
+
+    session = open_session(resolve(str(profile), env=env), CheckOptions(collections=(collection,)))
+    try:
+        return source_coverage(session, collection)
+    finally:
+        session.close()
+
+
+def agentic_documents(db, server) -> list[str]:
+    """FileLoaderService.processFileForEmbedding for three uploaded PDFs of one vector store: the first page's text
+    JSON.stringify'd as the job's embedding_text, the job's id the time in milliseconds."""
+    from psycopg.types.json import Jsonb
+
+    pages = ["Quarterly report\nRevenue grew in every region.", "Onboarding guide\nAsk IT for a laptop on day one.",
+             "Safety manual\nKeep the fire exits clear at all times."]
+    texts = [json.dumps(p) for p in pages]
+    ids = []
+    with db.connect(autocommit=True) as conn:
+        store = conn.execute("INSERT INTO vector_store (store_label) VALUES ('handbooks') RETURNING id").fetchone()[0]
+        for n, (page, text, vector) in enumerate(zip(pages, texts, httpx_embed(server, AGENTIC_MODEL, texts))):
+            ids.append(str(1768600000000 + n))
+            metadata = {"0": {"pageContent": page, "metadata": {"source": f"uploads/file-{n}.pdf"}}}
+            conn.execute("INSERT INTO vectors (id, collection, embedding, metadata, embedding_text, vector_store_id) "
+                         "VALUES (%s, 'documents', %s::vector, %s, %s, %s)", (ids[-1], str(vector), Jsonb(metadata), text, store))
+    return ids

@@ -29,11 +29,11 @@ source: {table: document, key: id, chunk_key: "metadata_->>'db_document_id'"}
 """
 
 
-def _outcome(db, url, profile=PROFILE):
+def _outcome(db, url, profile=PROFILE, collection="nodes"):
     session = open_session(resolve(parse_profile(profile, env={}), database_url=db.dsn, env={"OLLAMA_HOST": url}),
-                           CheckOptions(collections=("nodes",)))
+                           CheckOptions(collections=(collection,)))
     try:
-        return source_coverage(session, "nodes")
+        return source_coverage(session, collection)
     finally:
         session.close()
 
@@ -107,6 +107,44 @@ def test_a_polymorphic_source_row_whose_chunks_were_deleted_fails_by_its_key_wha
     assert outcome.status == "failed", outcome.message()
     assert "1 texts rows, 1 without chunks; 2 chunks name no texts row" in outcome.found, outcome.found
     assert {str(o.id) for o in outcome.offenders} == {"2", "1"}  # texts row 2; chunks 1 and 2 (of texts row 1)
+
+
+# One table of every collection, a source table for one of them (ai-agentic-rag-nestjs' `vectors`: the `netflix-shows`
+# rows name their show under metadata->>'show_id', the `documents` rows an uploaded file): the source's chunk_filter
+# names the collection whose chunks it is the source of.
+COLLECTIONS = """
+CREATE TABLE netflix_shows (show_id text PRIMARY KEY, title text);
+INSERT INTO netflix_shows VALUES ('s1', 'a'), ('s2', 'b'), ('s3', 'c');
+CREATE TABLE vectors (id text PRIMARY KEY, collection text NOT NULL, embedding vector(384), metadata jsonb,
+  embedding_text text);
+INSERT INTO vectors (id, collection, metadata, embedding_text) VALUES
+  ('netflix-shows-s1', 'netflix-shows', '{"show_id": "s1"}', 'a'), ('netflix-shows-s2', 'netflix-shows', '{"show_id": "s2"}', 'b'),
+  ('1768600000000', 'documents', '{"0": {"pageContent": "page"}}', 'page');
+"""
+COLLECTIONS_PROFILE = """
+name: vectors
+provider: {model: hash-embed:384}
+chunks: {table: vectors, text: embedding_text, collection: collection}
+embeddings: {vector: embedding}
+source: {table: netflix_shows, key: show_id, chunk_key: "metadata->>'show_id'", chunk_filter: {collection: netflix-shows}}
+"""
+
+
+def test_a_source_whose_chunk_filter_names_a_collection_is_checked_in_that_collection(empty_db, embed_server):
+    empty_db.execute(COLLECTIONS)
+    outcome = _outcome(empty_db, embed_server.url, COLLECTIONS_PROFILE, "netflix-shows")
+    assert outcome.status == "failed" and "3 netflix_shows rows, 1 without chunks" in outcome.found, outcome.found
+    assert [o.id for o in outcome.offenders] == ["s3"]
+
+
+def test_a_source_whose_chunk_filter_names_another_collection_is_not_asked_for_this_collections_chunks(
+        empty_db, embed_server):
+    """verify --collection documents failed every show (`3 netflix_shows rows, 3 without chunks`): no chunk of
+    `documents` can be a show's, as the profile says."""
+    empty_db.execute(COLLECTIONS)
+    outcome = _outcome(empty_db, embed_server.url, COLLECTIONS_PROFILE, "documents")
+    assert outcome.status == "skipped", outcome.message()
+    assert "source.chunk_filter" in outcome.message() and "netflix-shows" in outcome.message(), outcome.message()
 
 
 def test_a_polymorphic_chunk_filter_must_map_columns_to_single_values():

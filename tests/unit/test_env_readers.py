@@ -1,5 +1,6 @@
 """The contract reader follows every common way an application reads its environment: os.environ, python-decouple,
-django-environ, pydantic BaseSettings, process.env, import.meta.env and zod-validated env objects."""
+django-environ, pydantic BaseSettings, process.env, import.meta.env, zod-validated env objects and NestJS's
+ConfigService."""
 
 import pytest
 
@@ -30,13 +31,14 @@ def contract_of(name):
     ("vite_env.ts", {"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}", "EMBED_MODEL": "{model}"}),
     ("zod_env.ts", {"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}", "EMBED_MODEL": "{model}"}),
     ("t3_env.ts", {"DATABASE_URL": "{database_url}", "EMBED_MODEL": "{model}"}),
+    ("nest_config.ts", {"DATABASE_URL": "{database_url}", "OLLAMA_HOST": "{provider_url}", "EMBED_MODEL": "{model}"}),
 ])
 def test_each_reader_maps_the_names_it_reads_onto_our_placeholders(name, expected):
     assert contract_of(name).backfill_env() == expected
 
 
 @pytest.mark.parametrize("name", ["decouple_settings.py", "django_environ_settings.py", "pydantic_settings.py",
-                                  "os_environ.py", "process_env.ts", "zod_env.ts"])
+                                  "os_environ.py", "process_env.ts", "zod_env.ts", "nest_config.ts"])
 def test_a_readers_default_url_is_a_default_not_a_hard_coded_address(name):
     contract = contract_of(name)
     assert contract.hardcoded_urls == ()
@@ -46,6 +48,14 @@ def test_a_readers_default_url_is_a_default_not_a_hard_coded_address(name):
 def test_decouple_and_django_environ_defaults_are_recorded():
     assert dict(contract_of("decouple_settings.py").env_defaults)["EMBED_MODEL"] == "nomic-embed-text"
     assert dict(contract_of("django_environ_settings.py").env_defaults)["EMBED_MODEL"] == "nomic-embed-text"
+
+
+def test_nestjs_config_service_reads_give_their_default_and_only_where_the_file_imports_it():
+    """`configService.get<string>('OLLAMA_HOST', 'http://localhost:11434')`: the second argument is the default; a
+    `.get("X")` of a file that does not import @nestjs/config (a Map, a cache) reads no environment variable."""
+    assert dict(contract_of("nest_config.ts").env_defaults)["OLLAMA_HOST"] == "http://localhost:11434"
+    text = 'const cache = new Map();\nexport const model = cache.get("EMBED_MODEL");\n'
+    assert read_contract("cache.ts", text).reads_env == ()
 
 
 def test_a_method_named_config_on_another_object_is_not_an_env_read():

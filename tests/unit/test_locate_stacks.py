@@ -137,6 +137,18 @@ def test_typeorm_column_and_knex_specific_type(found):
     assert ("migrations/20240301_faq_vectors.js", "faq_vectors", "embedding", 512, "knex") in decls(result)
 
 
+def test_a_typeorm_entity_with_other_class_decorators_before_the_class_names_its_table(tmp_path):
+    """ai-agentic-rag-nestjs: `@Entity({ name: "vectors" })` then `@Index(...)` decorators above `export class Vector`
+    (the declaration's table was None: only a class right after `@Entity(...)` was read)."""
+    (tmp_path / "vector.entity.ts").write_text(
+        'import { Entity, PrimaryColumn, Column, Index } from "typeorm";\n\n'
+        '@Entity({ name: "vectors" })\n@Index("vectors_collection_idx", ["collection"])\n'
+        '@Index(["collection", "id"], { unique: true, where: "(collection IS NOT NULL)" })\nexport class Vector {\n'
+        '  @PrimaryColumn("text")\n  id: string;\n\n  @Column({ type: "vector", nullable: true })\n'
+        '  embedding?: number[];\n}\n')
+    assert [(d.table, d.column, d.dimensions) for d in locate(tmp_path).declarations] == [("vectors", "embedding", None)]
+
+
 def test_a_knex_specific_type_vector_of_no_width_is_declared_on_each_table_it_creates(tmp_path):
     """learn-vector-search-with-pg: `table.specificType('embedding_vector', 'vector')` in two chained createTable
     calls declares a column of no declared width on each (none found until then: only `vector(N)` was read)."""

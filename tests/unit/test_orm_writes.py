@@ -235,6 +235,16 @@ def test_a_call_ending_the_statement_before_a_typeorm_repository_insert_is_no_ca
     assert typeorm(tmp_path, script).adds_again("chunks").startswith(ONLY_ADDS + "ingest.ts:9")
 
 
+def test_an_unnamed_typeorm_entity_under_other_decorators_is_bound_to_typeorms_default_table_name(tmp_path):
+    """`@Entity()` and an `@Index([...], {where: "(...)"})` above `class RAGChunk`: its rows are `rag_chunk`'s, the
+    name TypeORM's snakeCase gives and locate's declarations say (`r_a_g_chunk` before)."""
+    entity = TYPEORM_ENTITY.replace('@Entity("chunks")', '@Entity()\n@Index(["text"], { where: "(text IS NOT NULL)" })')
+    contract = contract_of(tmp_path, {"entity.ts": entity.replace("Chunk", "RAGChunk"),
+                                      "data-source.ts": "export const AppDataSource = {};\n",
+                                      "ingest.ts": TYPEORM_INGEST.replace("Chunk", "RAGChunk")}, "npx tsx ingest.ts")
+    assert contract.adds_again("rag_chunk").startswith("it only adds rows (INSERT INTO rag_chunk at ingest.ts:8")
+
+
 def test_a_typeorm_repository_save_changes_its_entitys_rows(tmp_path):
     """`save` updates the row of an entity whose primary key is stored: an upsert."""
     assert typeorm(tmp_path, TYPEORM_INGEST.replace("repo.insert(", "repo.save(")).adds_again("chunks") == ""
