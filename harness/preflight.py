@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import psycopg
 from psycopg import sql
 
-from . import collection_join, hashing, rls, sqlexpr
+from . import collection_join, hashing, partitions, rls, sqlexpr
 from .backfill.writer import filled_columns, write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
 from .db import Conn, one
@@ -439,6 +439,10 @@ def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
                   input_hash_outcome(conn, target, collection, tenants),
                   defaults_outcome(conn, target, collection, model=model, dims=dims),
                   names_fit_outcome(conn, target, collection, model=model, into=into),
+                  partitions.outcome(conn, target, collection, model=model, dims=dims, into=into, tenants=tenants)
+                  if collection is not None else None,
+                  partitions.copies_outcome(conn, target, collection, into, tenants)
+                  if collection is not None and into and copies and shape is None else None,
                   into_key_outcome(conn, target, collection) if copies and shape is None else None):
         if extra is not None:
             outcomes.append(extra)

@@ -1,0 +1,111 @@
+"""A partitioned embedding table whose partitions take none of the rows a run would write (a partition per corpus or
+tenant, none yet for this one): scope predicts it in its ``partitions`` check, naming the partition key's values and
+the table, from the leaves' partition constraints (nothing is written), and the engine refuses before its first batch.
+Before, scope said ok and the run stopped at its first batch with Postgres's 'no partition ... found for row'."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.backfill import BackfillOptions, run_backfill
+from harness.errors import RefusedError
+from harness.profile import parse_profile
+from harness.settings import resolve
+from harness.steps.scope import scope
+
+PROFILE = """
+name: partitioned
+provider: {model: hash-embed:384}
+chunks: {table: notes, id: id, text: body, collection: corpus, tenant: tenant}
+embeddings: {table: note_vectors, key: note_id, vector: embedding, model: model, collection: corpus, tenant: tenant}
+"""
+
+
+def _tables(db, partition_by: str = "LIST (corpus)", *partitions: str) -> None:
+    db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, corpus text NOT NULL, tenant text)")
+    db.execute("INSERT INTO notes SELECT i, 'note number ' || i, 'handbook', CASE WHEN i < 4 THEN 'acme' ELSE 'globex' "
+               "END FROM generate_series(1, 6) i")
+    db.execute("CREATE TABLE note_vectors (note_id int, corpus text, tenant text, embedding vector(384), model text, "
+               "row_id bigserial) "
+               f"PARTITION BY {partition_by}")
+    for i, bound in enumerate(partitions):
+        db.execute(f"CREATE TABLE note_vectors_{i} PARTITION OF note_vectors {bound}")
+
+
+def _settings(db, url):
+    return resolve(parse_profile(PROFILE, env={}), database_url=db.dsn, env={"OLLAMA_HOST": url})
+
+
+def _partitions(db, url):
+    result = scope(_settings(db, url), "handbook", check_contract=False)
+    return result, next(c for c in result.checks if c.check == "partitions")
+
+
+def test_scope_fails_a_collection_no_partition_takes_naming_the_value(empty_db, embed_server):
+    _tables(empty_db, "LIST (corpus)", "FOR VALUES IN ('wiki')")
+    result, check = _partitions(empty_db, embed_server.url)
+    assert not result.ok and check.status.value == "failed", check
+    assert "no partition of note_vectors takes (corpus) = (handbook)" in check.found, check.found
+
+
+def test_the_engine_refuses_it_before_its_first_batch(empty_db, embed_server):
+    _tables(empty_db, "LIST (corpus)", "FOR VALUES IN ('wiki')")
+    with pytest.raises(RefusedError) as refused:
+        run_backfill(_settings(empty_db, embed_server.url), BackfillOptions(collection="handbook", progress=False))
+    assert "(corpus) = (handbook)" in str(refused.value) and "nothing was written" in str(refused.value)
+
+
+def test_a_partition_for_the_collection_passes_naming_it(empty_db, embed_server):
+    _tables(empty_db, "LIST (corpus)", "FOR VALUES IN ('wiki')", "FOR VALUES IN ('handbook')")
+    result, check = _partitions(empty_db, embed_server.url)
+    assert result.ok and check.status.value == "passed", check
+    assert "note_vectors_1" in check.found, check.found
+
+
+def test_a_default_partition_takes_every_row(empty_db, embed_server):
+    _tables(empty_db, "LIST (corpus)", "FOR VALUES IN ('wiki')", "DEFAULT")
+    assert _partitions(empty_db, embed_server.url)[1].status.value == "passed"
+
+
+def test_a_tenant_without_a_partition_is_named_among_the_chunks_tenants(empty_db, embed_server):
+    # The partition key is per chunk (its tenant): each tenant among the collection's chunks is tried.
+    _tables(empty_db, "LIST (tenant)", "FOR VALUES IN ('acme')")
+    result, check = _partitions(empty_db, embed_server.url)
+    assert check.status.value == "failed", check
+    assert "(tenant) = (globex)" in check.found and "acme" not in check.found, check.found
+
+
+def test_a_sub_partition_missing_for_the_model_is_named(empty_db, embed_server):
+    # Two levels: the corpus has its partition, which is partitioned again by model, with none for this model.
+    _tables(empty_db, "LIST (corpus)")
+    empty_db.execute("CREATE TABLE note_vectors_handbook PARTITION OF note_vectors FOR VALUES IN ('handbook') "
+                     "PARTITION BY LIST (model)")
+    empty_db.execute("CREATE TABLE note_vectors_handbook_old PARTITION OF note_vectors_handbook FOR VALUES IN ('old')")
+    check = _partitions(empty_db, embed_server.url)[1]
+    assert check.status.value == "failed", check
+    assert "(corpus, model) = (handbook, hash-embed:384)" in check.found, check.found
+
+
+def test_a_table_partitioned_by_a_sequence_is_unproven(empty_db, embed_server):
+    # Each row's number comes from a sequence as it is written: which partition takes it cannot be told before (and
+    # scope draws no number, which would be a write).
+    _tables(empty_db, "RANGE (row_id)", "FOR VALUES FROM (1) TO (4)")
+    check = _partitions(empty_db, embed_server.url)[1]
+    assert check.status.value == "unproven" and "row_id" in check.note, check
+
+
+def test_into_a_new_collection_no_partition_of_the_chunk_table_takes_is_refused(empty_db, embed_server):
+    # --into copies the chunks under the new name first: a chunk table partitioned by collection needs a partition.
+    empty_db.execute("CREATE TABLE notes (id serial, body text NOT NULL, corpus text NOT NULL, tenant text, "
+                     "PRIMARY KEY (corpus, id)) PARTITION BY LIST (corpus)")
+    empty_db.execute("CREATE TABLE notes_handbook PARTITION OF notes FOR VALUES IN ('handbook')")
+    empty_db.execute("INSERT INTO notes (body, corpus) SELECT 'note number ' || i, 'handbook' FROM generate_series(1, 6) i")
+    empty_db.execute("CREATE TABLE note_vectors (note_id int, corpus text, tenant text, embedding vector(384), "
+                     "model text, PRIMARY KEY (corpus, note_id))")
+    result = scope(_settings(empty_db, embed_server.url), "handbook", into="handbook_v2", check_contract=False)
+    check = next(c for c in result.checks if c.check == "partitions")
+    assert not result.ok and "no partition of notes takes (corpus) = (handbook_v2)" in check.found, check
+    with pytest.raises(RefusedError):
+        run_backfill(_settings(empty_db, embed_server.url),
+                     BackfillOptions(collection="handbook", into="handbook_v2", progress=False))
+    assert empty_db.scalar("SELECT count(*) FROM notes") == 6
