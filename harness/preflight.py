@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from . import collection_join, hashing, partitions, rls, sqlexpr
+from .backfill import unlogged
 from .backfill.writer import filled_columns, write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
 from .db import Conn, one
@@ -449,6 +450,8 @@ def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
     path = write_path(conn, target)
     outcomes.append(Outcome("write path", collection, PASS, "a way to write every batch in one transaction", path.reason))
     outcomes.append(rls.outcome(rls.inspect(conn, target.profile), target.profile, collection))
+    if (crash := unlogged.outcome(conn, target, into or collection)) is not None:
+        outcomes.append(crash)
     # A refusal's one line is "check: found": the way out goes there too, or nobody reads it.
     return [dataclasses.replace(o, found=f"{o.found}; {o.note}", note="") if o.status == FAIL and o.note else o
             for o in outcomes]

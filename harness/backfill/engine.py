@@ -37,7 +37,7 @@ from ..provider import OllamaProvider, check_vectors
 from ..settings import Settings
 from ..state import CollectionState, declared_dimensions, dimension_switch, dims_to_measure, into_new, model_switch, still_needed, stored_dimensions, stored_models, stored_name, unmeasured, unmeasured_why
 from ..target import Target, _qualified
-from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, refile, reuse
+from . import bookkeeping, claims, indexes, library_swap, lock, pgai_swap, privileges, refile, reuse, unlogged
 from .batchsize import AdaptiveSize, Sizing
 from .inflight import AUTO, Gate, Ticket, limit_for
 from .progress import Progress
@@ -331,6 +331,7 @@ def run_backfill(
         outcomes = preflightmod.preflight(read_conn, target, options.collection, model=model, dims=dims, into=options.into,
                                           copies=new_is_empty, tenants=tenants)
         preflightmod.require(outcomes)
+        summary.notes += [o.note for o in outcomes if o.check == unlogged.CHECK]
         if switch:
             raise RefusedError(switch)
         summary.notes += unindexed_keys(read_conn, target, tenants)
