@@ -162,6 +162,21 @@ def rewritten_on_update(conn: Conn, target: Target) -> bool:
     return bool(row and row["fires"])
 
 
+def changed_after_update(conn: Conn, target: Target) -> bool:
+    """An inline chunk table with a trigger that fires after UPDATE (row or statement): it may write the row again
+    after the engine's UPDATE, whose RETURNING shows the row before it; any other target: False."""
+    ch = target.profile.chunks
+    if not target.inline:
+        return False
+    # tgtype bits (pg_trigger.h): 2 before, 16 update, 64 instead
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal "
+                       "AND tgenabled <> 'D' AND tgtype & 16 = 16 AND tgtype & (2 | 64) = 0) AS fires",
+                       (_qualified(ch.schema, ch.table),)).fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    return bool(row and row["fires"])
+
+
 def _retimable(target: Target, carried: str | None, tick: int | None, chunk_time: str | None) -> bool:
     """Whether the writer gives a vector the time its batch's own write stamped on the chunk (``BatchWriter._retime``):
     the chunk's time carried whole (``carried_time``, ``vector_tick`` None) into a separate table, its text hashed whole."""
@@ -292,7 +307,7 @@ def write_path(conn: Conn, target: Target) -> WritePath:
         "SELECT c.relkind::text AS kind, c.relhasrules AS rules, row_security_active(c.oid) AS rls, "
         "has_database_privilege(current_database(), 'TEMP') AS temp, "
         "(SELECT string_agg(t.tgname, ', ' ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = c.oid "
-        " AND NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgtype & (1 | 2 | 4) = (1 | 2 | 4)) AS before_insert "
+        " AND NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgtype & 4 = 4) AS on_insert "
         "FROM pg_class c WHERE c.oid = to_regclass(%s)", (_qualified(em.schema, em.table),)).fetchone()
     if not conn.autocommit:
         conn.rollback()
@@ -327,12 +342,13 @@ def write_path(conn: Conn, target: Target) -> WritePath:
     if em.filter:
         return WritePath(False, f"embeddings.filter's rows ({', '.join(c for c, _ in em.filter)}): INSERT ... SELECT "
                                 "writing those values, replacing only those rows")
-    if row["before_insert"]:
+    if row["on_insert"]:
         # A COPY says only how many rows the table kept: a trigger writing another vector than the one sent (or
-        # keeping none) goes unseen there, while the staging path compares each stored row with what was sent.
-        return WritePath(False, f"row trigger {row['before_insert']} fires before INSERT and may change the row: "
+        # keeping none), before the row is stored or after (an AFTER trigger updating it), goes unseen there, while
+        # the staging path compares each stored row with what was sent once the statement and its triggers are done.
+        return WritePath(False, f"trigger {row['on_insert']} fires on INSERT and may change the row: "
                                 "INSERT ... SELECT, each stored vector compared with the one sent")
-    return WritePath(True, "binary COPY into the table for new rows (constraints and AFTER triggers fire as for INSERT)")
+    return WritePath(True, "binary COPY into the table for new rows (constraints fire as for INSERT)")
 
 
 @dataclass(frozen=True)
@@ -460,6 +476,7 @@ class BatchWriter:
         # The chunk's time as read, staged as column "at" where it is the vector's (``carried_time``).
         self._carried = carried_time(conn, target)
         self._triggered = rewritten_on_update(conn, target)
+        self._after_update = changed_after_update(conn, target)
         self._tick = vector_tick(conn, target)
         self._key_slot = key_slot(conn, target)
         self._in_place = referenced(conn, target)
@@ -651,6 +668,9 @@ class BatchWriter:
         self.not_updated = [k for k in batch.keys if (str(k) not in returned) == self.target.inline]
         if self.target.inline:  # RETURNING says of each row as stored whether it holds the vector sent
             lost = {str(r[0]) for r in rows if not r[1]}
+            if self._after_update:  # as it was before the table's AFTER triggers, which may have written it again
+                lost |= returned & {str(r[0] if not isinstance(r, dict) else next(iter(r.values())))
+                                    for r in self.conn.execute(self._lost_sql(source), params).fetchall()}
         else:
             lost = {str(r[0] if not isinstance(r, dict) else next(iter(r.values())))
                     for r in self.conn.execute(self._lost_sql(source), params).fetchall()} - returned
@@ -663,6 +683,10 @@ class BatchWriter:
     def _lost_sql(self, source: sql.Composable) -> sql.Composed:
         """The keys of ``source`` the embedding table holds not the vector sent of after the batch's write: none (a
         trigger or rule dropped the row or cleared it), or another one (a trigger rewrote it, or kept the old one)."""
+        if self.target.inline:
+            return sql.SQL("SELECT s.k FROM {s} WHERE NOT EXISTS (SELECT 1 FROM {t} AS c WHERE c.{k} = s.k AND {held})"
+                           ).format(s=source, t=self.target.chunk_table, k=sql.Identifier(self._columns[0][1]),
+                                    held=self._held("c"))
         return sql.SQL("SELECT s.k FROM {s} WHERE NOT EXISTS (SELECT 1 FROM {t} AS e WHERE {match} AND {held})"
                        ).format(s=source, t=self.target.embedding_table, match=self._match(), held=self._held("e"))
 
