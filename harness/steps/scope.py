@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from .. import db as dbmod
-from .. import rls
+from .. import partitions, rls
 from ..checks.no_collection import NoCollection, measure
 from ..checks.outcome import PASS, Outcome, Status, unproven, verdict
 from ..introspect import proof_shared_with, require_names
@@ -270,10 +270,13 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             stored_dims = rls.across(conn, target.profile, tenants, lambda: stored_dimensions(conn, target, measured))
         # Preflight: NOT NULL columns left empty, defaults, write path, --into shape, row-level security, stored
         # hashes (it reads rows of the collection: for one that does not exist, whatever its name, scope has failed).
+        engine = (command.source == "engine") if command is not None else not settings.profile.backfill.command
         if collection in known:
-            checks += preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
-                                copies=bool(into) and into not in known, tenants=tenants)
-        if (command.source == "engine") if command is not None else not settings.profile.backfill.command:
+            before = preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
+                               copies=bool(into) and into not in known, tenants=tenants)
+            own = command.command if command is not None else settings.profile.backfill.command
+            checks += before if engine or not own else [partitions.beside_command(o, own) for o in before]
+        if engine:
             # What the engine's run asks first (its triggers' needs included): refused there, so failed here.
             from ..backfill.privileges import lacking
 
