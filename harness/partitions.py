@@ -45,6 +45,12 @@ def _escaped(catalog_text: str) -> str:
     return catalog_text.replace("%", "%%")
 
 
+def _plain(conn: Conn, composed: sql.Composable) -> sql.Composable:
+    """``composed`` as text with its '%' doubled: a literal value or a name holding one ('50%off') would otherwise be
+    read as a placeholder of the query's parameters."""
+    return sql.SQL(_escaped(composed.as_string(conn)))
+
+
 def _values(target: Target, collection: str, *, model: str, dims: int | None,
             into: str | None) -> dict[str, tuple[sql.Composable | None, bool]]:
     """Each column the engine writes: the SQL of its value for the chunk ``c`` (None where only the write knows it: the
@@ -114,7 +120,8 @@ def _routed(conn: Conn, target: Target, schema: str, name: str, written: dict[st
             unknown.append(col["name"])
             continue
         per_chunk = per_chunk or own
-        picks.append(sql.SQL("CAST({} AS {}) AS {}").format(value, sql.SQL(col["type"]), sql.Identifier(col["name"])))
+        picks.append(_plain(conn, sql.SQL("CAST({} AS {}) AS {}").format(value, sql.SQL(col["type"]),
+                                                                          sql.Identifier(col["name"]))))
     if unknown:
         return unproven(CHECK, shown_as,
                         f"{name} is partitioned by {', '.join(unknown)}{' (an expression)' if exprs else ''}, "
@@ -125,7 +132,7 @@ def _routed(conn: Conn, target: Target, schema: str, name: str, written: dict[st
     # A leaf's constraint is NULL where it takes every row (a lone DEFAULT); a NULL result lets a row in, as a CHECK.
     taken = [sql.SQL("({}) IS NOT FALSE").format(sql.SQL(_escaped(r["bound"])) if r["bound"] else sql.SQL("true"))
              for r in leaves]
-    names = [sql.Identifier(c["name"]) for c in columns]
+    names = [_plain(conn, sql.Identifier(c["name"])) for c in columns]
     texted = sql.SQL(" AND NOT {}").format(target.no_text) if written_only else sql.SQL("")
     rows = (sql.SQL("SELECT DISTINCT {picks} FROM {chunks} AS c WHERE {w}{texted}").format(
         picks=sql.SQL(", ").join(picks), chunks=target.chunk_table, w=target.chunk_filter(), texted=texted)

@@ -121,3 +121,13 @@ def test_beside_the_targets_own_command_a_missing_partition_is_unproven(empty_db
     check = next(c for c in result.checks if c.check == "partitions")
     assert result.ok and check.status.value == "unproven", check
     assert "(corpus) = (handbook)" in check.note and "backfill.py" in check.note, check.note
+
+
+def test_a_collection_name_holding_a_percent_sign_is_tried_as_it_is(empty_db, embed_server):
+    # '%s' inside the name was read as a placeholder of the query's parameters: a bare TypeError.
+    _tables(empty_db, "LIST (corpus)", "FOR VALUES IN ('50%off')")
+    empty_db.execute("UPDATE notes SET corpus = CASE WHEN id < 4 THEN '50%off' ELSE 'a%sb' END")
+    settings = _settings(empty_db, embed_server.url)
+    taken = next(c for c in scope(settings, "50%off", check_contract=False).checks if c.check == "partitions")
+    refused = next(c for c in scope(settings, "a%sb", check_contract=False).checks if c.check == "partitions")
+    assert taken.status.value == "passed" and "(corpus) = (a%sb)" in refused.found, (taken, refused)
