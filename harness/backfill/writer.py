@@ -177,6 +177,18 @@ def changed_after_update(conn: Conn, target: Target) -> bool:
     return bool(row and row["fires"])
 
 
+def deferred_triggers(conn: Conn, target: Target) -> list[sql.Composable]:
+    """The deferrable constraint triggers of the table the vectors are written to (``CREATE CONSTRAINT TRIGGER ...
+    DEFERRABLE``), schema-qualified, as ``SET CONSTRAINTS`` names them."""
+    table = target.profile.chunks if target.inline else target.profile.embeddings
+    rows = conn.execute("SELECT n.nspname AS schema, k.conname AS name FROM pg_constraint k JOIN pg_namespace n "
+                        "ON n.oid = k.connamespace WHERE k.conrelid = to_regclass(%s) AND k.contype = 't' "
+                        "AND k.condeferrable ORDER BY 2", (_qualified(table.schema, table.table),)).fetchall()
+    if not conn.autocommit:
+        conn.rollback()
+    return [sql.Identifier(r["schema"], r["name"]) for r in rows]
+
+
 def _retimable(target: Target, carried: str | None, tick: int | None, chunk_time: str | None) -> bool:
     """Whether the writer gives a vector the time its batch's own write stamped on the chunk (``BatchWriter._retime``):
     the chunk's time carried whole (``carried_time``, ``vector_tick`` None) into a separate table, its text hashed whole."""
@@ -477,6 +489,7 @@ class BatchWriter:
         self._carried = carried_time(conn, target)
         self._triggered = rewritten_on_update(conn, target)
         self._after_update = changed_after_update(conn, target)
+        self._deferred = deferred_triggers(conn, target)
         self._tick = vector_tick(conn, target)
         self._key_slot = key_slot(conn, target)
         self._in_place = referenced(conn, target)
@@ -521,6 +534,16 @@ class BatchWriter:
         """The staging columns a batch's statements join on: the ones ``write`` analyses."""
         return [c for c, _ in self._staged if c in ("k", "coll")]
 
+    def _begin(self, session: Mapping[str, str] | None) -> None:
+        """First in every write transaction: the lock proven held, the table's deferred constraint triggers made to
+        fire at the end of each statement (at the commit they would follow every comparison of the stored rows with
+        what was sent: one rewriting the vector then left run ok on the trigger's vectors), the session settings."""
+        self.guard(self.conn)
+        if self._deferred:
+            self.conn.execute(sql.SQL("SET CONSTRAINTS {} IMMEDIATE").format(sql.SQL(", ").join(self._deferred)))
+        if session:
+            dbmod.apply_session(self.conn, session)
+
     def write(self, batch: Sequence[Embedding] | Vectors, session: Mapping[str, str] | None = None) -> int:
         """Write every embedding of the batch in one transaction; return how many rows were written.
 
@@ -559,9 +582,7 @@ class BatchWriter:
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
             sql.Identifier(STAGE), sql.SQL(", ").join(map(sql.Identifier, names)))
         with self.conn.transaction():
-            self.guard(self.conn)
-            if session:
-                dbmod.apply_session(self.conn, session)
+            self._begin(session)
             self.conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(STAGE)))
             self._copy(copy_sql, self._types, names, batch)
             # No autovacuum analyses a temporary table: the planner, guessing ten times the batch's rows from its
@@ -710,9 +731,7 @@ class BatchWriter:
         params = {st: list(batch.vectors) if st == "v" else list(batch.column(st, self.model, self.dims))
                   for st, _ in self._staged}
         with self.conn.transaction():
-            self.guard(self.conn)
-            if session:
-                dbmod.apply_session(self.conn, session)
+            self._begin(session)
             for statement in self._apply_sql(batch.collections[0], source, batch.read_at):
                 cur = self.conn.execute(statement, params)
             written = self._updated(batch, cur, source, params)
@@ -731,9 +750,7 @@ class BatchWriter:
             self.target.embedding_table, sql.SQL(", ").join(sql.Identifier(col) for _, col in self._columns)
         )
         with self.conn.transaction():
-            self.guard(self.conn)
-            if session:
-                dbmod.apply_session(self.conn, session)
+            self._begin(session)
             kept = self._copy(copy_sql, self._target_types, names, batch)
             if kept != len(batch):  # a trigger or rule dropped rows: written again below, naming the keys lost
                 raise _Discarded

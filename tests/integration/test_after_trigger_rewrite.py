@@ -72,3 +72,25 @@ def test_an_after_trigger_that_leaves_the_vector_counts_every_row(empty_db, embe
                      "CREATE TRIGGER audit AFTER INSERT ON note_vectors FOR EACH ROW EXECUTE FUNCTION audit()")
     summary = _run(empty_db, embed_server.url)
     assert summary.ok and summary.embedded == 6 and empty_db.scalar("SELECT count(*) FROM audit") == 6
+
+
+def test_a_deferred_constraint_trigger_rewriting_the_vector_at_commit_fails_its_row(empty_db, embed_server):
+    # DEFERRABLE INITIALLY DEFERRED: it fires at the batch's commit, after any comparison inside the transaction,
+    # unless the writer makes it fire at the end of its statement (SET CONSTRAINTS ... IMMEDIATE).
+    _notes(empty_db)
+    empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, embedding vector(384), "
+                     "model text)")
+    empty_db.execute(SPOIL.format(key="note_id", table="note_vectors", event="INSERT").replace(
+        "CREATE TRIGGER spoil AFTER INSERT ON note_vectors", "CREATE CONSTRAINT TRIGGER spoil AFTER INSERT ON note_vectors "
+        "DEFERRABLE INITIALLY DEFERRED"))
+    summary = _run(empty_db, embed_server.url)
+    assert not summary.ok and summary.embedded == 5 and summary.failed == 1, (summary.embedded, summary.failed)
+
+
+def test_a_deferred_constraint_trigger_rewriting_an_inline_vector_fails_its_row(empty_db, embed_server):
+    _notes(empty_db, ", embedding vector(384), model text")
+    empty_db.execute(SPOIL.format(key="id", table="notes", event="UPDATE").replace(
+        "CREATE TRIGGER spoil AFTER UPDATE ON notes", "CREATE CONSTRAINT TRIGGER spoil AFTER UPDATE ON notes "
+        "DEFERRABLE INITIALLY DEFERRED"))
+    summary = _run(empty_db, embed_server.url, INLINE)
+    assert not summary.ok and summary.embedded == 5 and summary.failed == 1, (summary.embedded, summary.failed)
