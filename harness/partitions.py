@@ -27,7 +27,9 @@ SHOWN = 5  # value combinations named
 def _key_columns(conn: Conn, table: str) -> tuple[list[dict], bool]:
     """The partition key columns of every level under ``table`` (name, type, table default), and whether a level is
     partitioned by an expression (whose columns the catalog does not list: every column may be in it)."""
-    tree = "pg_partition_tree(%(t)s::regclass) t JOIN pg_partitioned_table p ON p.partrelid = t.relid"
+    # the levels above it too, where the table is itself a partition (its rows must meet their bounds as well)
+    tree = ("(SELECT relid FROM pg_partition_tree(%(t)s::regclass) UNION SELECT relid FROM "
+            "pg_partition_ancestors(%(t)s::regclass)) t JOIN pg_partitioned_table p ON p.partrelid = t.relid")
     exprs = bool(conn.execute(f"SELECT 1 FROM {tree} WHERE p.partexprs IS NOT NULL", {"t": table}).fetchone())
     named = {r["name"] for r in conn.execute(
         f"SELECT DISTINCT a.attname AS name FROM {tree} JOIN pg_attribute a ON a.attrelid = t.relid "
@@ -102,11 +104,13 @@ def copies_outcome(conn: Conn, target: Target, collection: str, into: str,
 def _routed(conn: Conn, target: Target, schema: str, name: str, written: dict[str, tuple[sql.Composable | None, bool]],
             collection: str, shown_as: str, tenants: list[str | None] | None, *, written_only: bool) -> Outcome | None:
     """Try ``written`` (each column's value for the chunk ``c`` of ``collection``, per chunk or one for the run)
-    against the leaves of ``name``; columns it leaves out get the table's default. ``written_only``: only chunks
-    with a text (those a run embeds). None where the table is not partitioned."""
+    against the leaves of ``name`` (itself, where it is one partition); columns it leaves out get the table's default.
+    ``written_only``: only chunks with a text (those a run embeds). None where the table is neither partitioned nor a
+    partition."""
     table = _qualified(schema, name)
-    kind = conn.execute("SELECT relkind::text AS k FROM pg_class WHERE oid = to_regclass(%s)", (table,)).fetchone()
-    if kind is None or kind["k"] != "p":
+    kind = conn.execute("SELECT relkind::text AS k, relispartition AS part FROM pg_class WHERE oid = to_regclass(%s)",
+                        (table,)).fetchone()
+    if kind is None or (kind["k"] != "p" and not kind["part"]):
         return None
     columns, exprs = _key_columns(conn, table)
     picks: list[sql.Composable] = []
@@ -154,7 +158,8 @@ def _routed(conn: Conn, target: Target, schema: str, name: str, written: dict[st
         shown = "; ".join(f"({keys}) = ({', '.join('NULL' if v is None else v for v in r)})"
                           for r in sorted(set(refused), key=str)[:SHOWN])
         return verdict(CHECK, shown_as, False, f"a partition of {name} for every row a run writes",
-                       f"no partition of {name} takes {shown}: the run would stop at its first batch",
+                       f"{'no partition of ' + name + ' takes' if kind['k'] == 'p' else name + ', a partition, does not take'} "
+                       f"{shown}: the run would stop at its first batch",
                        note=f"create a partition of {name} for these values (or a DEFAULT partition)")
     return verdict(CHECK, shown_as, True, "", f"{name} is partitioned by ({keys}); its partitions "
                    f"({', '.join(r['name'] for r in leaves)}) take every row a run writes")

@@ -131,3 +131,13 @@ def test_a_collection_name_holding_a_percent_sign_is_tried_as_it_is(empty_db, em
     taken = next(c for c in scope(settings, "50%off", check_contract=False).checks if c.check == "partitions")
     refused = next(c for c in scope(settings, "a%sb", check_contract=False).checks if c.check == "partitions")
     assert taken.status.value == "passed" and "(corpus) = (a%sb)" in refused.found, (taken, refused)
+
+
+def test_a_partition_named_as_the_embedding_table_takes_only_its_own_bounds(empty_db, embed_server):
+    # The profile names one partition itself: a row outside its bounds 'violates partition constraint'.
+    _tables(empty_db, "LIST (corpus)", "FOR VALUES IN ('wiki')", "FOR VALUES IN ('handbook')")
+    text = PROFILE.replace("table: note_vectors,", "table: note_vectors_0,")
+    settings = resolve(parse_profile(text, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
+    check = next(c for c in scope(settings, "handbook", check_contract=False).checks if c.check == "partitions")
+    assert check.status.value == "failed" and "note_vectors_0, a partition, does not take (corpus) = (handbook)" in check.found, \
+        check
