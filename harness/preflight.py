@@ -319,9 +319,11 @@ def defaults_outcome(conn: Conn, target: Target, collection: str | None, *, mode
 
 def names_fit_outcome(conn: Conn, target: Target, collection: str | None, *, model: str,
                       into: str | None = None) -> Outcome | None:
-    """The run's own strings fit the length-limited columns they are written to (``writer.written_columns``: the
-    model's name, the collection's, ``into``'s in an --into run): a ``varchar(10)`` model column stopped the run at its first batch with a bare
-    'value too long', naming neither. None where no such column is written."""
+    """The run's own strings fit the columns they are written to (``writer.written_columns``: the model's name, the
+    collection's, ``into``'s in an --into run): a ``varchar(10)`` model column stopped the run at its first batch with
+    a bare 'value too long', naming neither, and an enum without the model's label or a domain whose CHECK refuses the
+    name stopped it the same way after scope said ok (each name cast to its column's type, read only). None where
+    every name fits."""
     em = target.profile.embeddings
     table = target.profile.chunks if target.inline else em
     types = {c["name"]: c["type"] for c in _columns(conn, table.schema, table.table)}
@@ -334,10 +336,18 @@ def names_fit_outcome(conn: Conn, target: Target, collection: str | None, *, mod
         if most is not None and len(value) > most:
             problems.append(f"{values[staged][0]}: {value!r} ({len(value)} characters) does not fit "
                             f"{table.table}.{column} ({types[column]})")
+            continue
+        try:  # an enum's labels, a domain's CHECK: the type itself says whether the name is one of its values
+            with conn.transaction():
+                conn.execute(sql.SQL("SELECT CAST({} AS {})").format(sql.Literal(value), sql.SQL(types[column])))
+        except psycopg.Error as exc:
+            problems.append(f"{values[staged][0]}: {value!r} is no value of {table.table}.{column} ({types[column]}): "
+                            f"{str(exc).splitlines()[0]}")
     if not problems:
         return None
-    return verdict("names fit", collection, False, "the model's and the collection's names within their columns' length",
-                   "; ".join(problems), note="widen the column (ALTER TABLE ... TYPE text) or name a shorter model")
+    return verdict("names fit", collection, False, "the model's and the collection's names values of their columns' "
+                   "types, within their length", "; ".join(problems),
+                   note="widen the column (ALTER TABLE ... TYPE text), add the value to its type, or name another")
 
 
 def input_hash_outcome(conn: Conn, target: Target, collection: str | None,

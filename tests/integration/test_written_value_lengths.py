@@ -35,3 +35,27 @@ def test_a_name_longer_than_its_column_holds_is_refused_naming_both(model, corpu
         run_backfill(settings, BackfillOptions(collection="handbook", batch_size=3, progress=False))
     assert said in str(refused.value), str(refused.value)
     assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 0
+
+
+@pytest.mark.parametrize("types, model, corpus, said", [
+    ("CREATE TYPE embed_model AS ENUM ('nomic-embed-text', 'mxbai-embed-large')", "embed_model", "text",
+     "embeddings.model: 'hash-embed:384' is no value of note_vectors.model (embed_model): invalid input value for enum "
+     "embed_model"),
+    ("CREATE DOMAIN corpus_name AS text CHECK (VALUE ~ '^tenant_')", "text", "corpus_name",
+     "embeddings.collection: 'handbook' is no value of note_vectors.corpus (corpus_name): value for domain corpus_name "
+     "violates check constraint"),
+], ids=["enum", "domain"])
+def test_a_name_that_is_no_value_of_its_columns_type_is_refused_naming_both(types, model, corpus, said, empty_db,
+                                                                            embed_server):
+    # An enum of the application's models, a domain checking a collection's form: the run stopped at its first batch
+    # ('invalid input value for enum embed_model') after scope said ok.
+    empty_db.execute(types)
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, corpus text NOT NULL)")
+    empty_db.execute("INSERT INTO notes SELECT i, 'note number ' || i, 'handbook' FROM generate_series(1, 6) i")
+    empty_db.execute(f"CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, corpus {corpus}, "
+                     f"embedding vector(384), model {model})")
+    settings = resolve(parse_profile(PROFILE, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
+    with pytest.raises(RefusedError) as refused:
+        run_backfill(settings, BackfillOptions(collection="handbook", batch_size=3, progress=False))
+    assert said in str(refused.value), str(refused.value)
+    assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 0
