@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import psycopg
 from psycopg import sql
 
-from . import collection_join, hashing, partitions, rls, sqlexpr
+from . import accepts, collection_join, hashing, rls, sqlexpr
 from .backfill import unlogged
 from .backfill.writer import filled_columns, write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
@@ -450,13 +450,12 @@ def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
                   input_hash_outcome(conn, target, collection, tenants),
                   defaults_outcome(conn, target, collection, model=model, dims=dims),
                   names_fit_outcome(conn, target, collection, model=model, into=into),
-                  partitions.outcome(conn, target, collection, model=model, dims=dims, into=into, tenants=tenants)
-                  if collection is not None else None,
-                  partitions.copies_outcome(conn, target, collection, into, tenants)
-                  if collection is not None and into and copies and shape is None else None,
                   into_key_outcome(conn, target, collection) if copies and shape is None else None):
         if extra is not None:
             outcomes.append(extra)
+    if collection is not None:  # rows the table refuses: no partition takes them, a CHECK constraint fails them
+        outcomes += accepts.outcomes(conn, target, collection, model=model, dims=dims, into=into,
+                                     copies=bool(into) and copies and shape is None, tenants=tenants)
     path = write_path(conn, target)
     outcomes.append(Outcome("write path", collection, PASS, "a way to write every batch in one transaction", path.reason))
     outcomes.append(rls.outcome(rls.inspect(conn, target.profile), target.profile, collection))

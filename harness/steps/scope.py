@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from .. import db as dbmod
-from .. import partitions, rls
+from .. import accepts, rls
 from ..checks.no_collection import NoCollection, measure
 from ..checks.outcome import PASS, Outcome, Status, unproven, verdict
 from ..introspect import proof_shared_with, require_names
@@ -275,7 +275,7 @@ def scope(settings: Settings, collection: str, *, approve_model_change: bool = F
             before = preflight(conn, target, collection, model=settings.model, dims=settings.dimensions, into=into,
                                copies=bool(into) and into not in known, tenants=tenants)
             own = command.command if command is not None else settings.profile.backfill.command
-            checks += before if engine or not own else [partitions.beside_command(o, own) for o in before]
+            checks += before if engine or not own else [accepts.beside_command(o, own) for o in before]
         if engine:
             # What the engine's run asks first (its triggers' needs included): refused there, so failed here.
             from ..backfill.privileges import lacking

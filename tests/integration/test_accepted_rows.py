@@ -1,7 +1,9 @@
-"""A partitioned embedding table whose partitions take none of the rows a run would write (a partition per corpus or
-tenant, none yet for this one): scope predicts it in its ``partitions`` check, naming the partition key's values and
-the table, from the leaves' partition constraints (nothing is written), and the engine refuses before its first batch.
-Before, scope said ok and the run stopped at its first batch with Postgres's 'no partition ... found for row'."""
+"""Rows the table the vectors go to would refuse: a partitioned embedding table whose partitions take none of the rows
+a run would write (a partition per corpus or tenant, none yet for this one), or a CHECK constraint over the columns the
+engine fills. Scope predicts both (``partitions``, ``check constraints``), naming the values and the table, from the
+catalog's partition bounds and constraint expressions (nothing is written), and the engine refuses before its first
+batch. Before, scope said ok and the run stopped at its first batch ('no partition ... found for row', 'violates check
+constraint')."""
 
 from __future__ import annotations
 
@@ -141,3 +143,45 @@ def test_a_partition_named_as_the_embedding_table_takes_only_its_own_bounds(empt
     check = next(c for c in scope(settings, "handbook", check_contract=False).checks if c.check == "partitions")
     assert check.status.value == "failed" and "note_vectors_0, a partition, does not take (corpus) = (handbook)" in check.found, \
         check
+
+
+# -- CHECK constraints over the columns the engine fills ----------------------------------------------------------
+
+
+def test_a_check_constraint_refusing_the_model_fails_scope_naming_it(empty_db, embed_server):
+    # The application lists its models: the run stopped at its first batch with 'violates check constraint'.
+    _tables(empty_db, "LIST (corpus)", "DEFAULT")
+    empty_db.execute("ALTER TABLE note_vectors ADD CONSTRAINT known_model CHECK (model IN ('nomic-embed-text'))")
+    result = scope(_settings(empty_db, embed_server.url), "handbook", check_contract=False)
+    check = next(c for c in result.checks if c.check == "check constraints")
+    assert not result.ok and "known_model" in check.found and "(model) = (hash-embed:384)" in check.found, check
+    with pytest.raises(RefusedError):
+        run_backfill(_settings(empty_db, embed_server.url), BackfillOptions(collection="handbook", progress=False))
+
+
+def test_a_check_constraint_over_the_chunks_tenant_names_the_tenant(empty_db, embed_server):
+    _tables(empty_db, "LIST (corpus)", "DEFAULT")
+    empty_db.execute("ALTER TABLE note_vectors ADD CONSTRAINT tenant_named CHECK (tenant <> 'globex')")
+    check = next(c for c in _partitions(empty_db, embed_server.url)[0].checks if c.check == "check constraints")
+    assert check.status.value == "failed" and "(tenant) = (globex)" in check.found, check
+
+
+def test_a_check_constraint_the_rows_meet_passes_and_one_over_the_vector_is_not_tried(empty_db, embed_server):
+    _tables(empty_db, "LIST (corpus)", "DEFAULT")
+    empty_db.execute("ALTER TABLE note_vectors ADD CONSTRAINT some_model CHECK (model <> ''), "
+                     "ADD CONSTRAINT unit CHECK (vector_dims(embedding) = 384)")
+    check = next(c for c in _partitions(empty_db, embed_server.url)[0].checks if c.check == "check constraints")
+    assert check.status.value == "passed" and "some_model" in check.found and "unit" not in check.found, check
+
+
+def test_an_inline_check_over_the_model_and_the_rows_own_columns_is_tried(empty_db, embed_server):
+    # An UPDATE writes the model beside the row's own values: a constraint over both holds each row to them.
+    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, kind text, embedding vector(384), "
+                     "model text, CONSTRAINT model_of_kind CHECK (kind <> 'legacy' OR model = 'old-model'))")
+    empty_db.execute("INSERT INTO notes SELECT i, 'note number ' || i, CASE WHEN i = 2 THEN 'legacy' END "
+                     "FROM generate_series(1, 4) i")
+    text = ("name: inline\nprovider: {model: hash-embed:384}\nchunks: {table: notes, id: id, text: body, "
+            "collection_name: notes}\nembeddings: {vector: embedding, model: model}\n")
+    settings = resolve(parse_profile(text, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
+    check = next(c for c in scope(settings, "notes", check_contract=False).checks if c.check == "check constraints")
+    assert check.status.value == "failed" and "(kind, model) = (legacy, hash-embed:384)" in check.found, check
