@@ -25,6 +25,7 @@ from .target import Target, _qualified
 PARTITIONS = "partitions"
 CHECKS = "check constraints"
 SHOWN = 5  # value combinations named
+READ = 200  # refused rows read, of which the distinct combinations are named
 Values = dict[str, tuple[sql.Composable | None, bool]]  # column: its value's SQL (None: unknown), whether per chunk
 
 
@@ -124,18 +125,20 @@ def _plain(conn: Conn, composed: sql.Composable) -> sql.Composable:
 
 def _refused(conn: Conn, target: Target, columns: list[dict], values: list[tuple[sql.Composable, bool]],
              taken: sql.Composable, collection: str, tenants: list[str | None] | None, every: bool) -> list[tuple]:
-    """The distinct combinations of ``columns`` (given ``values``) among the rows a run writes that ``taken`` (SQL over
-    the columns by name) refuses; read in each tenant's view. ``every``: all the collection's chunks (a copy takes
+    """The distinct combinations of ``columns`` (given ``values``) among the first rows a run writes that ``taken`` (SQL
+    over the columns by name) refuses, up to ``READ`` of them; read in each tenant's view. ``every``: all the collection's chunks (a copy takes
     them all), else those with a text (those a run embeds)."""
     picks = [_plain(conn, sql.SQL("CAST({} AS {}) AS {}").format(v, sql.SQL(c["type"]), sql.Identifier(c["name"])))
              for c, (v, _) in zip(columns, values)]
     texted = sql.SQL("") if every else sql.SQL(" AND NOT {}").format(target.no_text)
-    rows = (sql.SQL("SELECT DISTINCT {picks} FROM {chunks} AS c WHERE {w}{texted}").format(
+    # No DISTINCT nor ORDER BY: the read stops at the first refused rows found (a DISTINCT over the chunks' keys hashed
+    # every key of the collection first), and a collection none is refused is read once, in no sort.
+    rows = (sql.SQL("SELECT {picks} FROM {chunks} AS c WHERE {w}{texted}").format(
         picks=sql.SQL(", ").join(picks), chunks=target.chunk_table, w=target.chunk_filter(), texted=texted)
         if any(own for _, own in values) else sql.SQL("SELECT {}").format(sql.SQL(", ").join(picks)))
-    query = sql.SQL("SELECT {shown} FROM ({rows}) AS r WHERE NOT ({taken}) ORDER BY 1 LIMIT {n}").format(
+    query = sql.SQL("SELECT {shown} FROM ({rows}) AS r WHERE NOT ({taken}) LIMIT {n}").format(
         shown=sql.SQL(", ").join(sql.SQL("{}::text").format(_plain(conn, sql.Identifier(c["name"]))) for c in columns),
-        rows=rows, taken=taken, n=sql.Literal(SHOWN + 1))
+        rows=rows, taken=taken, n=sql.Literal(READ))
     refused: list[tuple] = []
     for view in rls.views(conn, target.profile, rls.tenants(conn, target.profile) if tenants is None else tenants):
         with view.transaction():  # a failed read must not end the caller's transaction
