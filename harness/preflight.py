@@ -318,30 +318,35 @@ def defaults_outcome(conn: Conn, target: Target, collection: str | None, *, mode
 
 
 def names_fit_outcome(conn: Conn, target: Target, collection: str | None, *, model: str,
-                      into: str | None = None) -> Outcome | None:
+                      into: str | None = None, copies: bool = False) -> Outcome | None:
     """The run's own strings fit the columns they are written to (``writer.written_columns``: the model's name, the
-    collection's, ``into``'s in an --into run): a ``varchar(10)`` model column stopped the run at its first batch with
-    a bare 'value too long', naming neither, and an enum without the model's label or a domain whose CHECK refuses the
-    name stopped it the same way after scope said ok (each name cast to its column's type, read only). None where
-    every name fits."""
-    em = target.profile.embeddings
-    table = target.profile.chunks if target.inline else em
-    types = {c["name"]: c["type"] for c in _columns(conn, table.schema, table.table)}
+    collection's, ``into``'s in an --into run, and where --into copies the chunks (``copies``), ``into`` in
+    ``chunks.collection``): a ``varchar(10)`` model column stopped the run at its first batch with a bare 'value too
+    long', naming neither, and an enum without the name's label or a domain whose CHECK refuses it stopped it the same
+    way after scope said ok (each name cast to its column's type, read only). None where every name fits."""
+    em, ch = target.profile.embeddings, target.profile.chunks
+    table = ch if target.inline else em
     values = {"m": ("embeddings.model", model), "coll": ("embeddings.collection", into or collection)}
+    written = [(table, column, *values[staged]) for staged, column in written_columns(target) if staged in values]
+    if into and copies and ch.collection and not ch.collection_several and ch.collection_table is None:
+        written.append((ch, ch.collection, "chunks.collection", into))
+    types: dict[tuple[str, str], dict[str, str]] = {}
     problems = []
-    for staged, column in written_columns(target):
-        if staged not in values or (value := values[staged][1]) is None or column not in types:
+    for where, column, key, value in written:
+        held = types.setdefault((where.schema, where.table), {c["name"]: c["type"]
+                                                              for c in _columns(conn, where.schema, where.table)})
+        if value is None or column not in held:
             continue
-        most = hashing.max_characters(types[column])
+        most = hashing.max_characters(held[column])
         if most is not None and len(value) > most:
-            problems.append(f"{values[staged][0]}: {value!r} ({len(value)} characters) does not fit "
-                            f"{table.table}.{column} ({types[column]})")
+            problems.append(f"{key}: {value!r} ({len(value)} characters) does not fit {where.table}.{column} "
+                            f"({held[column]})")
             continue
         try:  # an enum's labels, a domain's CHECK: the type itself says whether the name is one of its values
             with conn.transaction():
-                conn.execute(sql.SQL("SELECT CAST({} AS {})").format(sql.Literal(value), sql.SQL(types[column])))
+                conn.execute(sql.SQL("SELECT CAST({} AS {})").format(sql.Literal(value), sql.SQL(held[column])))
         except psycopg.Error as exc:
-            problems.append(f"{values[staged][0]}: {value!r} is no value of {table.table}.{column} ({types[column]}): "
+            problems.append(f"{key}: {value!r} is no value of {where.table}.{column} ({held[column]}): "
                             f"{str(exc).splitlines()[0]}")
     if not problems:
         return None
@@ -449,7 +454,8 @@ def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
     for extra in (chunk_key_outcome(conn, target, collection, tenants), collection_key_outcome(conn, target, collection, tenants), shape,
                   input_hash_outcome(conn, target, collection, tenants),
                   defaults_outcome(conn, target, collection, model=model, dims=dims),
-                  names_fit_outcome(conn, target, collection, model=model, into=into),
+                  names_fit_outcome(conn, target, collection, model=model, into=into,
+                                    copies=bool(into) and copies and shape is None),
                   into_key_outcome(conn, target, collection) if copies and shape is None else None):
         if extra is not None:
             outcomes.append(extra)

@@ -59,3 +59,18 @@ def test_a_name_that_is_no_value_of_its_columns_type_is_refused_naming_both(type
         run_backfill(settings, BackfillOptions(collection="handbook", batch_size=3, progress=False))
     assert said in str(refused.value), str(refused.value)
     assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 0
+
+
+def test_into_a_new_collection_that_is_no_label_of_the_chunks_enum_is_refused_naming_it(empty_db, embed_server):
+    # --into copies the chunks under the new name: a Prisma enum of collections has no label for it, and the copy
+    # stopped with a bare 'invalid input value for enum' after scope said ok.
+    empty_db.execute("CREATE TYPE corpus_t AS ENUM ('handbook', 'wiki')")
+    empty_db.execute("CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL, corpus corpus_t NOT NULL)")
+    empty_db.execute("INSERT INTO notes (body, corpus) SELECT 'note number ' || i, 'handbook' FROM generate_series(1, 6) i")
+    empty_db.execute("CREATE TABLE note_vectors (note_id int PRIMARY KEY, corpus text, embedding vector(384), model text)")
+    settings = resolve(parse_profile(PROFILE, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
+    with pytest.raises(RefusedError) as refused:
+        run_backfill(settings, BackfillOptions(collection="handbook", into="handbook_v2", progress=False))
+    assert ("chunks.collection: 'handbook_v2' is no value of notes.corpus (corpus_t): invalid input value for enum "
+            "corpus_t") in str(refused.value), str(refused.value)
+    assert empty_db.scalar("SELECT count(*) FROM notes") == 6
