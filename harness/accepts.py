@@ -109,10 +109,10 @@ def _value(column: dict, written: Values, own_rest: bool) -> tuple[sql.Composabl
         return sql.Identifier("c", column["name"]), True
     if column["identity"] or "nextval(" in (column["def"] or ""):
         return None, False
-    return sql.SQL(_escaped(column["def"]) if column["def"] else "NULL"), False
+    return sql.SQL(escaped(column["def"]) if column["def"] else "NULL"), False
 
 
-def _escaped(catalog_text: str) -> str:
+def escaped(catalog_text: str) -> str:
     """An expression the catalog prints, composed as it is: '%' doubled, as the query carries parameters."""
     return catalog_text.replace("%", "%%")
 
@@ -120,7 +120,7 @@ def _escaped(catalog_text: str) -> str:
 def _plain(conn: Conn, composed: sql.Composable) -> sql.Composable:
     """``composed`` as text with its '%' doubled: a literal value or a name holding one ('50%off') would otherwise be
     read as a placeholder of the query's parameters."""
-    return sql.SQL(_escaped(composed.as_string(conn)))
+    return sql.SQL(escaped(composed.as_string(conn)))
 
 
 def _refused(conn: Conn, target: Target, columns: list[dict], values: list[tuple[sql.Composable, bool]],
@@ -179,7 +179,7 @@ def _partitions(conn: Conn, target: Target, schema: str, name: str, written: Val
     leaves = conn.execute("SELECT t.relid::regclass::text AS name, pg_get_partition_constraintdef(t.relid) AS bound "
                           "FROM pg_partition_tree(%s::regclass) t WHERE t.isleaf ORDER BY 1", (table,)).fetchall()
     # A leaf's constraint is NULL where it takes every row (a lone DEFAULT); a NULL result lets a row in, as a CHECK.
-    taken = [sql.SQL("({}) IS NOT FALSE").format(sql.SQL(_escaped(r["bound"])) if r["bound"] else sql.SQL("true"))
+    taken = [sql.SQL("({}) IS NOT FALSE").format(sql.SQL(escaped(r["bound"])) if r["bound"] else sql.SQL("true"))
              for r in leaves]
     try:
         refused = _refused(conn, target, columns, cast(list, values),
@@ -217,7 +217,7 @@ def _checks(conn: Conn, target: Target, schema: str, name: str, written: Values,
         tried.append(k["name"])
         try:
             refused = _refused(conn, target, used, cast(list, values),
-                               sql.SQL("({}) IS NOT FALSE").format(sql.SQL(_escaped(k["expr"]))), collection, tenants,
+                               sql.SQL("({}) IS NOT FALSE").format(sql.SQL(escaped(k["expr"]))), collection, tenants,
                                every)
         except psycopg.Error as exc:
             problems.append(f"{k['name']}: the values a run writes do not fit {name}: {str(exc).splitlines()[0]}")

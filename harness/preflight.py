@@ -97,6 +97,49 @@ def into_key_outcome(conn: Conn, target: Target, collection: str | None) -> Outc
                         "gen_random_uuid()::text) or backfill in place with --approve-model-change")
 
 
+def into_unique_outcome(conn: Conn, target: Target, collection: str | None,
+                        tenants: list[str | None] | None = None) -> Outcome | None:
+    """--into copies each chunk with a new key and the new collection's name, every other column as it is: a unique
+    index of the chunk table on neither (a chunk's place in its document, ``UNIQUE (doc, idx)``) holds each copied
+    chunk's values twice, and the copy stopped at its first chunk with 'duplicate key value' after scope said ok.
+    Counted among the collection's chunks (NULLs are distinct unless the index says NULLS NOT DISTINCT, read so that
+    a server before 15, which has no such column, is read too; a partial index's predicate kept); an index over
+    expressions is not read. None where no copy would clash."""
+    ch = target.profile.chunks
+    if collection is None:
+        return None
+    indexes = conn.execute(
+        "SELECT i.indexrelid::regclass::text AS name, pg_get_expr(i.indpred, i.indrelid) AS pred, "
+        "coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) AS nnd, array(SELECT a.attname FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) "
+        "WITH ORDINALITY AS k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o)::text[] "
+        "AS cols FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indisready "
+        "AND i.indexprs IS NULL ORDER BY 1", (_qualified(ch.schema, ch.table),)).fetchall()
+    problems = []
+    for index in indexes:
+        cols = list(index["cols"])
+        if ch.id in cols or ch.collection in cols:
+            continue
+        held = ([] if index["nnd"] else [sql.SQL("{} IS NOT NULL").format(target.c(c)) for c in cols]) + (
+            [sql.SQL("({})").format(sql.SQL(accepts.escaped(index["pred"])))] if index["pred"] else [])
+        query = sql.SQL("SELECT count(*) AS n FROM {t} AS c WHERE {w}{held}").format(
+            t=target.chunk_table, w=target.chunk_filter(),
+            held=sql.SQL("").join(sql.SQL(" AND {}").format(h) for h in held))
+        views = rls.tenants(conn, target.profile) if tenants is None else tenants
+        n = sum(one(view.execute(query, {"collection": collection}).fetchone())["n"]
+                for view in rls.views(conn, target.profile, views))
+        if n:
+            problems.append(f"unique index {index['name']} ({', '.join(cols)}) holds neither {ch.table}.{ch.id} nor "
+                            f"{ch.collection}: each of the {n} chunks of {collection!r} with values there would be "
+                            "copied with the same values")
+    if not problems:
+        return None
+    return verdict("new collection copies", collection, False,
+                   f"a copy of every chunk beside it in {ch.table} (--into copies the chunks under the new name)",
+                   "; ".join(problems) + "; the copy would stop at its first chunk",
+                   note=f"add {ch.collection} to the index (UNIQUE ({ch.collection}, ...)) or backfill in place with "
+                        "--approve-model-change")
+
+
 def collection_key_outcome(conn: Conn, target: Target, collection: str | None,
                            tenants: list[str | None] | None = None) -> Outcome | None:
     """A collection name must name one row of ``chunks.collection_table``: LangChain's names are not unique (two
@@ -456,7 +499,8 @@ def preflight(conn: Conn, target: Target, collection: str | None, *, model: str,
                   defaults_outcome(conn, target, collection, model=model, dims=dims),
                   names_fit_outcome(conn, target, collection, model=model, into=into,
                                     copies=bool(into) and copies and shape is None),
-                  into_key_outcome(conn, target, collection) if copies and shape is None else None):
+                  into_key_outcome(conn, target, collection) if copies and shape is None else None,
+                  into_unique_outcome(conn, target, collection, tenants) if into and copies and shape is None else None):
         if extra is not None:
             outcomes.append(extra)
     if collection is not None:  # rows the table refuses: no partition takes them, a CHECK constraint fails them
