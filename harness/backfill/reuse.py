@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import psycopg
 from psycopg import sql
 
 from .. import db as dbmod
@@ -19,7 +20,7 @@ from ..errors import ProviderError
 from ..model_names import is_model
 from ..profile import LENGTH_DISTANCES
 from ..target import Target
-from .writer import referenced, stamp, stamped, vector_tick
+from .writer import deferred_triggers, may_rewrite, referenced, stamp, stamped, vector_tick
 
 
 def require_into_shape(target: Target, into: str) -> None:
@@ -186,11 +187,22 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
     values = sql.SQL(", ").join([sql.Identifier(f"a{i}") for i in range(len(cols))] + [e for _, e in extra])
     cols = cols + [c for c, _ in extra]
     in_place = referenced(conn, target)
-    written = 0
+    # A trigger or rule may write another vector than the one taken over (``writer.may_rewrite``): each piece's rows
+    # are then compared as stored with the vectors sent, its deferred constraint triggers fired first.
+    checked = may_rewrite(conn, target)
+    deferred = deferred_triggers(conn, target) if checked else []
+    lost = sql.SQL("SELECT count(*) AS n FROM bh_reuse AS r WHERE r.rn > %(lo)s AND r.rn <= %(hi)s AND NOT EXISTS "
+                   "(SELECT 1 FROM {emb} AS e WHERE {m} AND {held})").format(
+        emb=target.embedding_table, m=sql.SQL(" AND ").join(match),
+        held=target.holds_sent(sql.SQL("e.{}").format(sql.Identifier(em.vector)), sql.SQL("r.a1")))
+    written, refused = 0, False
     for lo in range(0, total, piece):
         bounds = {"lo": lo, "hi": lo + piece}
+        before = written
         with conn.transaction():
             guard(conn)
+            if deferred:
+                conn.execute(sql.SQL("SET CONSTRAINTS {} IMMEDIATE").format(sql.SQL(", ").join(deferred)))
             dbmod.apply_session(conn, session or {})
             if in_place:
                 # Rows other tables reference (``writer.referenced``) take the vector where they are: deleting them
@@ -214,6 +226,15 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
                                             "WHERE rn > %(lo)s AND rn <= %(hi)s{kept}").format(
                 emb=target.embedding_table, cols=sql.SQL(", ").join(map(sql.Identifier, cols)), values=values,
                 kept=kept), bounds).rowcount
+            if checked and (n := one(conn.execute(lost, bounds).fetchone())["n"]):
+                if notes is not None:
+                    notes.append(f"{n} of {min(piece, total - lo)} vectors of the same text hash and model taken over "
+                                 "were not kept as sent (a trigger or rule of the table replaced or dropped them): "
+                                 f"no more is taken over, the {total - lo} left are embedded again")
+                written, refused = before, True
+                raise psycopg.Rollback()  # this piece undone; the run's own writes compare each row with what it sent
+        if refused:
+            break
     with conn.transaction():
         conn.execute("DROP TABLE IF EXISTS bh_need, bh_reuse")
         if written:

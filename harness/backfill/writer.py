@@ -162,6 +162,19 @@ def rewritten_on_update(conn: Conn, target: Target) -> bool:
     return bool(row and row["fires"])
 
 
+def may_rewrite(conn: Conn, target: Target) -> bool:
+    """The table the vectors are written to has a trigger firing on INSERT or UPDATE, or a rule: a row written there
+    may not hold the vector sent."""
+    table = target.profile.chunks if target.inline else target.profile.embeddings
+    # tgtype bits (pg_trigger.h): 4 insert, 16 update
+    row = conn.execute("SELECT c.relhasrules OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid "
+                       "AND NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgtype & (4 | 16) <> 0) AS may "
+                       "FROM pg_class c WHERE c.oid = to_regclass(%s)", (_qualified(table.schema, table.table),)).fetchone()
+    if not conn.autocommit:
+        conn.rollback()
+    return bool(row and row["may"])
+
+
 def changed_after_update(conn: Conn, target: Target) -> bool:
     """An inline chunk table with a trigger that fires after UPDATE (row or statement): it may write the row again
     after the engine's UPDATE, whose RETURNING shows the row before it; any other target: False."""

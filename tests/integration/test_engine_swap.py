@@ -35,6 +35,22 @@ def test_into_copies_the_live_chunks_and_reuses_every_unchanged_vector(embedded_
     assert _models(embedded_db, NEW) == ([TEST_MODEL], 29)
 
 
+def test_into_vectors_a_trigger_rewrites_as_they_are_taken_over_are_failed_rows_never_reused(embedded_db, embed_server,
+                                                                                           demo_profile, cli):
+    # A vector taken over (same text hash and model) is written by INSERT ... SELECT: a trigger writing another one
+    # in its place went unseen ('Reused 29 existing vectors.', ok), every vector of the new collection the trigger's.
+    embedded_db.execute("CREATE FUNCTION flatten() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        "NEW.embedding := array_fill(0.5, ARRAY[384]); RETURN NEW; END $$; "
+                        "CREATE TRIGGER flatten BEFORE INSERT ON document_embeddings FOR EACH ROW "
+                        "EXECUTE FUNCTION flatten()")
+    result = cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--json",
+                 env=_env(embedded_db, embed_server.url))
+    out = result.json
+    assert result.code == 1 and out["ok"] is False, result.out
+    assert (out["reused"], out["embedded"], out["failed"]) == (0, 0, 29), result.out
+    assert any("not kept as" in note for note in out["notes"]), out["notes"]
+
+
 def test_into_with_a_new_model_embeds_the_new_collection_and_leaves_the_live_one_alone(embedded_db, v2_server, demo_profile, cli):
     result = cli("backfill", "--profile", demo_profile, "--collection", LIVE, "--into", NEW, "--json",
                  env=_env(embedded_db, v2_server.url, NEW_MODEL))

@@ -173,6 +173,19 @@ def test_a_referenced_stale_vector_replaced_by_a_reused_one_keeps_the_rows_that_
     assert empty_db.scalar(RATED) == 5
 
 
+def test_a_vector_taken_over_in_place_that_a_trigger_rewrites_is_a_failed_row_never_reused(empty_db, embed_server):
+    # The in-place take-over is an UPDATE: a trigger writing another vector there went unseen ('1 reused', ok).
+    settings = _rated_notes(empty_db, embed_server.url)
+    empty_db.execute("INSERT INTO ratings (vector_id, stars) SELECT id, 5 FROM note_vectors; "
+                     "CREATE FUNCTION flatten() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "NEW.embedding := array_fill(0.5, ARRAY[384]); RETURN NEW; END $$; "
+                     "CREATE TRIGGER flatten BEFORE UPDATE ON note_vectors FOR EACH ROW EXECUTE FUNCTION flatten(); "
+                     "UPDATE notes SET body = 'note 1' WHERE id = 2")
+    summary = _backfill_notes(settings)
+    assert (summary.reused, summary.failed, summary.ok) == (0, 1, False), summary.line()
+    assert any("not kept as sent" in note for note in summary.notes), summary.notes
+
+
 def test_a_referenced_chunks_second_row_the_engine_keeps_is_said_so_not_run_again(empty_db, embed_server):
     # Rows other tables reference are updated in place, never deleted: a chunk's second row stays, and the run said
     # '(edited or added while it ran, or not selectable); run backfill again', which every run said again.
