@@ -20,7 +20,7 @@ from ..errors import ProviderError
 from ..model_names import is_model
 from ..profile import LENGTH_DISTANCES
 from ..target import Target
-from .writer import deferred_triggers, may_rewrite, referenced, stamp, stamped, vector_tick
+from .writer import may_rewrite, referenced, stamp, stamped, triggers, vector_tick
 
 
 def require_into_shape(target: Target, into: str) -> None:
@@ -189,8 +189,8 @@ def reuse_vectors(conn: Conn, target: Target, collection: str, model: str,
     in_place = referenced(conn, target)
     # A trigger or rule may write another vector than the one taken over (``writer.may_rewrite``): each piece's rows
     # are then compared as stored with the vectors sent, its deferred constraint triggers fired first.
-    checked = may_rewrite(conn, target)
-    deferred = deferred_triggers(conn, target) if checked else []
+    fired = triggers(conn, target)
+    checked, deferred = may_rewrite(fired), fired.deferred
     lost = sql.SQL("SELECT count(*) AS n FROM bh_reuse AS r WHERE r.rn > %(lo)s AND r.rn <= %(hi)s AND NOT EXISTS "
                    "(SELECT 1 FROM {emb} AS e WHERE {m} AND {held})").format(
         emb=target.embedding_table, m=sql.SQL(" AND ").join(match),

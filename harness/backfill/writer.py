@@ -148,58 +148,57 @@ def referenced(conn: Conn, target: Target) -> bool:
     return bool(row and row["found"])
 
 
-def rewritten_on_update(conn: Conn, target: Target) -> bool:
+# pg_trigger.tgtype's bits (pg_trigger.h)
+_ROW, _BEFORE, _INSERT, _UPDATE, _INSTEAD = 1, 2, 4, 16, 64
+
+
+@dataclass(frozen=True)
+class Triggers:
+    """What fires when a row of a table is written: its enabled triggers (name, ``tgtype``), whether it has rules, and
+    its deferrable constraint triggers (as ``SET CONSTRAINTS`` names them), read in one catalog statement."""
+
+    fired: tuple[tuple[str, int], ...] = ()
+    rules: bool = False
+    deferred: tuple[sql.Composable, ...] = ()
+
+    def named(self, every: int, none: int = 0) -> list[str]:
+        """The triggers whose type has every bit of ``every`` and none of ``none``."""
+        return [name for name, kind in self.fired if kind & every == every and not kind & none]
+
+
+def triggers(conn: Conn, target: Target) -> Triggers:
+    """``Triggers`` of the table the vectors are written to (the chunk table for an inline column)."""
+    table = target.profile.chunks if target.inline else target.profile.embeddings
+    # its own transaction, or a savepoint of the caller's (the take-over reads it inside one): never a rollback
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT c.relhasrules AS rules, array(SELECT t.tgname::text || ':' || t.tgtype::int FROM pg_trigger t "
+            "WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgenabled <> 'D' ORDER BY t.tgname) AS fired, "
+            "array(SELECT ARRAY[n.nspname::text, k.conname::text] FROM pg_constraint k JOIN pg_namespace n "
+            "ON n.oid = k.connamespace WHERE k.conrelid = c.oid AND k.contype = 't' AND k.condeferrable "
+            "ORDER BY k.conname) AS deferred FROM pg_class c WHERE c.oid = to_regclass(%s)",
+            (_qualified(table.schema, table.table),)).fetchone()
+    if row is None:
+        return Triggers()
+    fired = tuple((name, int(kind)) for name, _, kind in (f.rpartition(":") for f in row["fired"]))
+    return Triggers(fired, bool(row["rules"]), tuple(sql.Identifier(schema, name) for schema, name in row["deferred"]))
+
+
+def rewritten_on_update(found: Triggers, target: Target) -> bool:
     """An inline chunk table with a row trigger that fires before UPDATE: it may set ``chunks.updated_at`` to the
     engine's now() (``stamp``); any other target: False."""
-    ch = target.profile.chunks
-    if not target.inline:
-        return False
-    # tgtype bits (pg_trigger.h): 1 row, 2 before, 16 update
-    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal "
-                       "AND tgenabled <> 'D' AND tgtype & 19 = 19) AS fires", (_qualified(ch.schema, ch.table),)).fetchone()
-    if not conn.autocommit:
-        conn.rollback()
-    return bool(row and row["fires"])
+    return target.inline and bool(found.named(_ROW | _BEFORE | _UPDATE))
 
 
-def may_rewrite(conn: Conn, target: Target) -> bool:
-    """The table the vectors are written to has a trigger firing on INSERT or UPDATE, or a rule: a row written there
-    may not hold the vector sent."""
-    table = target.profile.chunks if target.inline else target.profile.embeddings
-    # tgtype bits (pg_trigger.h): 4 insert, 16 update
-    row = conn.execute("SELECT c.relhasrules OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid "
-                       "AND NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgtype & (4 | 16) <> 0) AS may "
-                       "FROM pg_class c WHERE c.oid = to_regclass(%s)", (_qualified(table.schema, table.table),)).fetchone()
-    if not conn.autocommit:
-        conn.rollback()
-    return bool(row and row["may"])
-
-
-def changed_after_update(conn: Conn, target: Target) -> bool:
+def changed_after_update(found: Triggers, target: Target) -> bool:
     """An inline chunk table with a trigger that fires after UPDATE (row or statement): it may write the row again
     after the engine's UPDATE, whose RETURNING shows the row before it; any other target: False."""
-    ch = target.profile.chunks
-    if not target.inline:
-        return False
-    # tgtype bits (pg_trigger.h): 2 before, 16 update, 64 instead
-    row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal "
-                       "AND tgenabled <> 'D' AND tgtype & 16 = 16 AND tgtype & (2 | 64) = 0) AS fires",
-                       (_qualified(ch.schema, ch.table),)).fetchone()
-    if not conn.autocommit:
-        conn.rollback()
-    return bool(row and row["fires"])
+    return target.inline and bool(found.named(_UPDATE, none=_BEFORE | _INSTEAD))
 
 
-def deferred_triggers(conn: Conn, target: Target) -> list[sql.Composable]:
-    """The deferrable constraint triggers of the table the vectors are written to (``CREATE CONSTRAINT TRIGGER ...
-    DEFERRABLE``), schema-qualified, as ``SET CONSTRAINTS`` names them."""
-    table = target.profile.chunks if target.inline else target.profile.embeddings
-    rows = conn.execute("SELECT n.nspname AS schema, k.conname AS name FROM pg_constraint k JOIN pg_namespace n "
-                        "ON n.oid = k.connamespace WHERE k.conrelid = to_regclass(%s) AND k.contype = 't' "
-                        "AND k.condeferrable ORDER BY 2", (_qualified(table.schema, table.table),)).fetchall()
-    if not conn.autocommit:
-        conn.rollback()
-    return [sql.Identifier(r["schema"], r["name"]) for r in rows]
+def may_rewrite(found: Triggers) -> bool:
+    """A trigger firing on INSERT or UPDATE, or a rule: a row written there may not hold the vector sent."""
+    return found.rules or bool(found.named(_INSERT) or found.named(_UPDATE))
 
 
 def _retimable(target: Target, carried: str | None, tick: int | None, chunk_time: str | None) -> bool:
@@ -330,9 +329,7 @@ def write_path(conn: Conn, target: Target) -> WritePath:
     em = target.profile.embeddings
     row = conn.execute(
         "SELECT c.relkind::text AS kind, c.relhasrules AS rules, row_security_active(c.oid) AS rls, "
-        "has_database_privilege(current_database(), 'TEMP') AS temp, "
-        "(SELECT string_agg(t.tgname, ', ' ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = c.oid "
-        " AND NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgtype & 4 = 4) AS on_insert "
+        "has_database_privilege(current_database(), 'TEMP') AS temp "
         "FROM pg_class c WHERE c.oid = to_regclass(%s)", (_qualified(em.schema, em.table),)).fetchone()
     if not conn.autocommit:
         conn.rollback()
@@ -367,11 +364,11 @@ def write_path(conn: Conn, target: Target) -> WritePath:
     if em.filter:
         return WritePath(False, f"embeddings.filter's rows ({', '.join(c for c, _ in em.filter)}): INSERT ... SELECT "
                                 "writing those values, replacing only those rows")
-    if row["on_insert"]:
+    if on_insert := triggers(conn, target).named(_INSERT):
         # A COPY says only how many rows the table kept: a trigger writing another vector than the one sent (or
         # keeping none), before the row is stored or after (an AFTER trigger updating it), goes unseen there, while
         # the staging path compares each stored row with what was sent once the statement and its triggers are done.
-        return WritePath(False, f"trigger {row['on_insert']} fires on INSERT and may change the row: "
+        return WritePath(False, f"trigger {', '.join(on_insert)} fires on INSERT and may change the row: "
                                 "INSERT ... SELECT, each stored vector compared with the one sent")
     return WritePath(True, "binary COPY into the table for new rows (constraints fire as for INSERT)")
 
@@ -500,9 +497,10 @@ class BatchWriter:
         self.path = path or write_path(conn, target)
         # The chunk's time as read, staged as column "at" where it is the vector's (``carried_time``).
         self._carried = carried_time(conn, target)
-        self._triggered = rewritten_on_update(conn, target)
-        self._after_update = changed_after_update(conn, target)
-        self._deferred = deferred_triggers(conn, target)
+        fired = triggers(conn, target)
+        self._triggered = rewritten_on_update(fired, target)
+        self._after_update = changed_after_update(fired, target)
+        self._deferred = fired.deferred
         self._tick = vector_tick(conn, target)
         self._key_slot = key_slot(conn, target)
         self._in_place = referenced(conn, target)

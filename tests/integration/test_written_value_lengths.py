@@ -19,6 +19,19 @@ embeddings: {table: note_vectors, key: note_id, vector: embedding, model: model,
 """
 
 
+def _refusal(db, server, model: str, corpus: str) -> str:
+    """Six notes of collection handbook, a vector table with ``model`` and ``corpus`` columns of those types: why the
+    engine refuses to backfill them."""
+    db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, corpus text NOT NULL)")
+    db.execute("INSERT INTO notes SELECT i, 'note number ' || i, 'handbook' FROM generate_series(1, 6) i")
+    db.execute(f"CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, corpus {corpus}, "
+               f"embedding vector(384), model {model})")
+    settings = resolve(parse_profile(PROFILE, env={}), database_url=db.dsn, env={"OLLAMA_HOST": server.url})
+    with pytest.raises(RefusedError) as refused:
+        run_backfill(settings, BackfillOptions(collection="handbook", batch_size=3, progress=False))
+    return str(refused.value)
+
+
 @pytest.mark.parametrize("model, corpus, said", [
     ("varchar(10)", "text", "embeddings.model: 'hash-embed:384' (14 characters) does not fit note_vectors.model "
                             "(character varying(10))"),
@@ -26,14 +39,7 @@ embeddings: {table: note_vectors, key: note_id, vector: embedding, model: model,
                            "(character varying(4))"),
 ], ids=["model", "collection"])
 def test_a_name_longer_than_its_column_holds_is_refused_naming_both(model, corpus, said, empty_db, embed_server):
-    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, corpus text NOT NULL)")
-    empty_db.execute("INSERT INTO notes SELECT i, 'note number ' || i, 'handbook' FROM generate_series(1, 6) i")
-    empty_db.execute(f"CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, corpus {corpus}, "
-                     f"embedding vector(384), model {model})")
-    settings = resolve(parse_profile(PROFILE, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
-    with pytest.raises(RefusedError) as refused:
-        run_backfill(settings, BackfillOptions(collection="handbook", batch_size=3, progress=False))
-    assert said in str(refused.value), str(refused.value)
+    assert said in _refusal(empty_db, embed_server, model, corpus)
     assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 0
 
 
@@ -50,14 +56,7 @@ def test_a_name_that_is_no_value_of_its_columns_type_is_refused_naming_both(type
     # An enum of the application's models, a domain checking a collection's form: the run stopped at its first batch
     # ('invalid input value for enum embed_model') after scope said ok.
     empty_db.execute(types)
-    empty_db.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL, corpus text NOT NULL)")
-    empty_db.execute("INSERT INTO notes SELECT i, 'note number ' || i, 'handbook' FROM generate_series(1, 6) i")
-    empty_db.execute(f"CREATE TABLE note_vectors (note_id int PRIMARY KEY REFERENCES notes, corpus {corpus}, "
-                     f"embedding vector(384), model {model})")
-    settings = resolve(parse_profile(PROFILE, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
-    with pytest.raises(RefusedError) as refused:
-        run_backfill(settings, BackfillOptions(collection="handbook", batch_size=3, progress=False))
-    assert said in str(refused.value), str(refused.value)
+    assert said in _refusal(empty_db, embed_server, model, corpus)
     assert empty_db.scalar("SELECT count(*) FROM note_vectors") == 0
 
 
