@@ -20,10 +20,12 @@ from . import rls
 from .backfill.writer import profile_defaults, stamped, written_columns
 from .checks.outcome import FAIL, Outcome, unproven, verdict
 from .db import Conn
+from .introspect import unique_indexes
 from .target import Target, _qualified
 
 PARTITIONS = "partitions"
 CHECKS = "check constraints"
+UNIQUES = "unique keys"
 SHOWN = 5  # value combinations named
 READ = 200  # refused rows read, of which the distinct combinations are named
 Values = dict[str, tuple[sql.Composable | None, bool]]  # column: its value's SQL (None: unknown), whether per chunk
@@ -38,10 +40,13 @@ def outcomes(conn: Conn, target: Target, collection: str, *, model: str, dims: i
     shown_as = into or collection
     found: list[Outcome | None] = []
     if target.inline:  # an UPDATE moves no row between partitions; the row's other columns keep their values
-        found.append(_checks(conn, target, ch.schema, ch.table, written, collection, shown_as, tenants, own_rest=True))
+        found += [_checks(conn, target, ch.schema, ch.table, written, collection, shown_as, tenants, own_rest=True),
+                  _uniques(conn, target, ch.schema, ch.table, written, collection, shown_as, tenants, own_rest=True)]
     else:
         found += [_partitions(conn, target, em.schema, em.table, written, collection, shown_as, tenants),
                   _checks(conn, target, em.schema, em.table, written, collection, shown_as, tenants)]
+        if not into:  # --into's rows are of new keys and the new collection: its copies are read by preflight
+            found.append(_uniques(conn, target, em.schema, em.table, written, collection, shown_as, tenants))
     if copies and into and (copied := _copied(conn, target, into)) is not None:
         found += [_partitions(conn, target, ch.schema, ch.table, copied, collection, shown_as, tenants, every=True),
                   _checks(conn, target, ch.schema, ch.table, copied, collection, shown_as, tenants, every=True)]
@@ -84,7 +89,7 @@ def _copied(conn: Conn, target: Target, into: str) -> Values | None:
     from .backfill import library_swap
     from .checks.live import content_columns
 
-    if library_swap.is_langchain(target):
+    if not library_swap.copies_chunks(target):
         return None
     ch = target.profile.chunks
     return {col: ((sql.Literal(into), False) if col == ch.collection else (target.c(col), True))
@@ -234,3 +239,71 @@ def _checks(conn: Conn, target: Target, schema: str, name: str, written: Values,
                        "; ".join(problems) + ": the run would stop at its first batch",
                        note="change the constraint, or the name the run writes (the model's, the collection's)")
     return verdict(CHECKS, shown_as, True, "", f"every row a run writes meets {', '.join(tried)} of {name}")
+
+
+def _uniques(conn: Conn, target: Target, schema: str, name: str, written: Values, collection: str, shown_as: str,
+             tenants: list[str | None] | None, own_rest: bool = False) -> Outcome | None:
+    """Whether each unique index of ``name`` over values the run writes, not over the chunk's key (an application's one
+    vector per text, ``UNIQUE (input_hash)``), takes every row: no two chunks of the collection with a text give it the
+    same values, nor does a chunk and a row the run leaves (another collection's). The text's hash is its digest as
+    the engine writes it. None where no such index is (one over a drawn number or the vector is not read)."""
+    table = _qualified(schema, name)
+    ch, em = target.profile.chunks, target.profile.embeddings
+    key = ch.id if target.inline else em.key
+    columns = _columns(conn, table)
+    given = dict(written)
+    if em.input_hash and em.input_hash in columns:
+        digest = (target.hash_algorithm.digest_sql(target.hashed_text) if columns[em.input_hash]["type"] == "bytea"
+                  else target.text_hash)
+        given[em.input_hash] = (digest, True)
+    tried, problems = [], []
+    for index in unique_indexes(conn, table):
+        used = [columns[c] for c in index["cols"] if c in columns]
+        values = [_value(c, given, own_rest) for c in used]
+        if index["pred"] or key in index["cols"] or not used or any(v is None for v, _ in values):
+            continue
+        if own_rest and not any(c["name"] in given for c in used):
+            continue  # an UPDATE that writes none of its columns leaves the rows as unique as they are
+        tried.append(index["name"])
+        shown = sql.SQL(", ").join(_plain(conn, sql.SQL("CAST({} AS {})").format(v, sql.SQL(c["type"])))
+                                   for c, (v, _) in zip(used, values))
+        filled = sql.SQL("") if index["nnd"] else sql.SQL("").join(
+            [sql.SQL(" AND {} IS NOT NULL").format(_plain(conn, cast(sql.Composable, v))) for v, _ in values])
+        rows = sql.SQL("SELECT {key} AS k, ROW({shown}) AS vals FROM {chunks} AS c WHERE {w} AND NOT {nt}{filled}").format(
+            key=target.chunk_id, shown=shown, chunks=target.chunk_table, w=target.chunk_filter(), nt=target.no_text,
+            filled=filled)
+        equal = "IS NOT DISTINCT FROM" if index["nnd"] else "="
+        twice = sql.SQL("SELECT vals::text AS vals, count(*) AS n FROM ({rows}) AS r GROUP BY vals HAVING count(*) > 1 "
+                        "ORDER BY 2 DESC, 1 LIMIT {n}").format(rows=rows, n=sql.Literal(SHOWN))
+        # rows the run leaves in place: of chunks outside the collection, which hold their own values already
+        left = sql.SQL("SELECT r.vals::text AS vals FROM ({rows}) AS r JOIN {t} AS e ON ROW({cols}) {eq} r.vals "
+                       "WHERE e.{k}::text NOT IN (SELECT {key}::text FROM {chunks} AS c WHERE {w} AND {key} IS NOT NULL) "
+                       "LIMIT {n}").format(
+            rows=rows, t=sql.Identifier(schema, name), eq=sql.SQL(equal), k=sql.Identifier(key), key=target.chunk_id,
+            cols=sql.SQL(", ").join(sql.SQL("e.{}").format(sql.Identifier(c["name"])) for c in used),
+            chunks=target.chunk_table, w=target.chunk_filter(), n=sql.Literal(SHOWN))
+        views = rls.views(conn, target.profile, rls.tenants(conn, target.profile) if tenants is None else tenants)
+        try:
+            shared, held = [], []
+            for view in views:
+                with view.transaction():
+                    shared += view.execute(twice, {"collection": collection}).fetchall()
+                    held += view.execute(left, {"collection": collection}).fetchall()
+        except psycopg.Error as exc:
+            problems.append(f"{index['name']}: the values a run writes do not fit {name}: {str(exc).splitlines()[0]}")
+            continue
+        keys = ", ".join(index["cols"])
+        if shared:
+            problems.append(f"unique index {index['name']} ({keys}) holds one row per value, and chunks of "
+                            f"{collection!r} share them: " + "; ".join(f"{r['n']} chunks of {collection!r} give "
+                                                                       f"{r['vals']}" for r in shared[:SHOWN]))
+        if held:
+            problems.append(f"unique index {index['name']} ({keys}): a row of another chunk, which the run leaves, "
+                            f"holds {', '.join(sorted({str(r['vals']) for r in held})[:SHOWN])}")
+    if not tried:
+        return None
+    if problems:
+        return verdict(UNIQUES, shown_as, False, f"each row a run writes unique in {name}'s unique indexes",
+                       "; ".join(problems) + ": the run would stop at its first batch with 'duplicate key value'",
+                       note="drop or widen the index (UNIQUE (chunk key, ...)), or leave the repeated texts out")
+    return verdict(UNIQUES, shown_as, True, "", f"every row a run writes is unique in {', '.join(tried)} of {name}")

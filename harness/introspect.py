@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from psycopg import sql
 
@@ -450,6 +450,19 @@ def leads_an_index(conn: Conn, schema: str, table: str, column: str, within: str
         "FROM tree JOIN pg_class c ON c.oid = tree.oid WHERE c.relkind IN ('r', 'm')"),
         {"t": sql.Identifier(schema, table).as_string(conn), "k": column, "c": within}).fetchone())
     return bool(row["led"])
+
+
+def unique_indexes(conn: Conn, table: str) -> list[dict[str, Any]]:
+    """Each unique index of ``table`` (a qualified name) over columns alone, built or being built: its ``name``, key
+    columns in order (``cols``), partial predicate (``pred``, None for a whole one) and whether NULLs are one value
+    (``nnd``: NULLS NOT DISTINCT, read so that a server before 15, which has no such column, is read too)."""
+    return [dict(r) for r in conn.execute(
+        "SELECT i.indexrelid::regclass::text AS name, pg_get_expr(i.indpred, i.indrelid) AS pred, "
+        "coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) AS nnd, array(SELECT a.attname FROM "
+        "unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(n, o) JOIN pg_attribute a "
+        "ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS cols FROM pg_index i "
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indisready AND i.indexprs IS NULL ORDER BY 1",
+        (table,)).fetchall()]
 
 
 def unique_alone(conn: Conn, schema: str, table: str, column: str) -> bool:

@@ -20,7 +20,7 @@ from .backfill import unlogged
 from .backfill.writer import filled_columns, write_path, written_columns
 from .checks.outcome import FAIL, PASS, Outcome, verdict
 from .db import Conn, one
-from .introspect import has_pgcrypto, input_hash_type, unique_alone
+from .introspect import has_pgcrypto, input_hash_type, unique_alone, unique_indexes
 from .errors import RefusedError
 from .target import Target, _qualified
 
@@ -84,8 +84,8 @@ def into_key_outcome(conn: Conn, target: Target, collection: str | None) -> Outc
     """--into copies chunk rows with new keys from the table's default: a key the application fills has none."""
     from .backfill import library_swap
 
-    if library_swap.is_langchain(target):
-        return None  # library_swap.copy_collection gives each copied row a new uuid id, as LangChain does
+    if not library_swap.copies_chunks(target):
+        return None  # LangChain's copies get new uuid ids; LlamaIndex's and pgai's tables are new
     ch = target.profile.chunks
     key = next((c for c in _columns(conn, ch.schema, ch.table) if c["name"] == ch.id), None)
     if key is None or key["filled"]:
@@ -105,17 +105,13 @@ def into_unique_outcome(conn: Conn, target: Target, collection: str | None,
     Counted among the collection's chunks (NULLs are distinct unless the index says NULLS NOT DISTINCT, read so that
     a server before 15, which has no such column, is read too; a partial index's predicate kept); an index over
     expressions is not read. None where no copy would clash."""
+    from .backfill import library_swap
+
     ch = target.profile.chunks
-    if collection is None:
+    if collection is None or not library_swap.copies_chunks(target):
         return None
-    indexes = conn.execute(
-        "SELECT i.indexrelid::regclass::text AS name, pg_get_expr(i.indpred, i.indrelid) AS pred, "
-        "coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) AS nnd, array(SELECT a.attname FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) "
-        "WITH ORDINALITY AS k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o)::text[] "
-        "AS cols FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND i.indisready "
-        "AND i.indexprs IS NULL ORDER BY 1", (_qualified(ch.schema, ch.table),)).fetchall()
     problems = []
-    for index in indexes:
+    for index in unique_indexes(conn, _qualified(ch.schema, ch.table)):
         cols = list(index["cols"])
         if ch.id in cols or ch.collection in cols:
             continue
@@ -290,9 +286,7 @@ def into_shape_outcome(target: Target, collection: str | None, into: str) -> Out
     from .backfill import library_swap
 
     ch, em = target.profile.chunks, target.profile.embeddings
-    from .backfill import pgai_swap
-
-    if library_swap.is_langchain(target) or library_swap.per_table(target) or pgai_swap.is_pgai(target):
+    if not library_swap.copies_chunks(target):
         # a new collection row (LangChain), a new table (LlamaIndex), a new vectorizer destination (pgai)
         return None
     lacks = []

@@ -31,6 +31,15 @@ def is_langchain(target: Target) -> bool:
     return ct is not None and target.inline and not target.profile.chunks.collection_several
 
 
+def copies_chunks(target: Target) -> bool:
+    """--into copies the chunks into their own table under the new collection's name (``reuse.copy_chunks``), where
+    LangChain's files its copies under a new collection row and LlamaIndex's (``per_table``) and pgai's fill a table
+    of their own."""
+    from .pgai_swap import is_pgai
+
+    return not (is_langchain(target) or per_table(target) or is_pgai(target))
+
+
 def _collection_table(target: Target) -> CollectionTable:
     """The profile's collection table: callers act only where is_langchain() holds, so it is set."""
     return cast(CollectionTable, target.profile.chunks.collection_table)
