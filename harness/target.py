@@ -690,13 +690,16 @@ class Target:
 
     def holds_sent(self, stored: sql.Composable, sent: sql.Composable) -> sql.Composed:
         """SQL: ``stored`` is the vector ``sent``, up to single precision's rounding under the profile's distance
-        (cosine: its direction; l2 and ip: its length too); false where it is NULL."""
+        (cosine: its direction; l2 and ip: its length too); false where it is NULL or of another dimension (a column
+        of no declared dimension), whose distance pgvector refuses: the CASE measures only vectors it may."""
         if self.profile.distance in LENGTH_DISTANCES:
             near = sql.SQL("({e} <-> {s}) <= {r} * sqrt(-({s} <#> {s}))")
         else:
             near = sql.SQL("({e} <=> {s}) <= {r}")
-        return sql.SQL("coalesce({e} = {s} OR {near}, false)").format(
-            e=stored, s=sent, near=near.format(e=stored, s=sent, r=sql.Literal(_ROUNDING)))
+        # vector_dims takes no sparsevec: each side as a vector (only where the two differ at all)
+        return sql.SQL("(CASE WHEN {e} IS NULL THEN false WHEN {e} = {s} THEN true "
+                       "WHEN vector_dims({e}::vector) <> vector_dims({s}::vector) THEN false ELSE coalesce({near}, false) END)"
+                       ).format(e=stored, s=sent, near=near.format(e=stored, s=sent, r=sql.Literal(_ROUNDING)))
 
     @staticmethod
     def is_zero(vector: sql.Composable) -> sql.Composed:
