@@ -575,7 +575,7 @@ _JS_IMPORT_OF = (r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig
 # class (`constructor(private readonly config: EnvConfigService)`, NestJS's injection of the app's config service).
 _METHOD_OF_FIELD = re.compile(r"(?:this\s*\.\s*)?(?P<field>[A-Za-z_$][\w$]*)\s*\.\s*(?P<method>[A-Za-z_$][\w$]*)\s*\(\s*\)"
                               r"\s*(?:[,}\n]|$)")
-_TYPED_FIELD = r"""\b{field}\s*[?!]?\s*:\s*(?P<cls>[A-Z][\w$]*)\s*[,;)=]"""
+_TYPED_FIELD = r"""\b{field}\s*(?:[?!]\s*)?:\s*(?P<cls>[A-Z][\w$]*)\s*[,;)=]"""  # one way to split blanks
 
 
 def _imported_key(rel: str, text: str, args: str) -> str | None:
@@ -657,7 +657,8 @@ def _method_return(text: str, cls: str, method: str) -> tuple[str | None, str | 
         return None, None
     body_start = klass.end() - 1
     body = call_args(text, body_start, limit=100_000)
-    found = re.search(r"(?m)^\s*(?:(?:public|private|protected|static|async|override)\s+)*" + re.escape(method)
+    # `[ \t]*`, not `\s*`: from each line's start, `\s*` ran over every blank line after it
+    found = re.search(r"(?m)^[ \t]*(?:(?:public|private|protected|static|async|override)\s+)*" + re.escape(method)
                       + r"\s*\(\s*\)\s*(?::\s*[^{\n]+)?\{", body)
     if not found:
         return None, None

@@ -44,8 +44,10 @@ _JS_ENV_OBJECT = re.compile(r"""(?<![\w.$])env\.(?P<name>[A-Z][A-Z0-9_]*)\b""")
 # NestJS's ConfigService, which reads process.env and the .env files it loads (where the file imports @nestjs/config):
 # `this.configService.get<string>("X")`, `config.get("X", "default")`, `.getOrThrow("X")`, the read spanning its
 # receiver (the value of a `model:`); a dotted or lower-case key ("database.host") is a config factory's, no variable's.
+# The receiver is a few names at most: tried from each name of a long chain spaced out (`a . a . a`), an unbounded one
+# ran over the rest of it every time.
 _JS_NEST_CONFIG_IMPORT = re.compile(r"""\bfrom\s*['"]@nestjs/config['"]""")
-_JS_NEST_CONFIG = re.compile(r"""(?<![\w$.])(?:[A-Za-z_$][\w$]*\s*\.\s*)+get(?:OrThrow)?\s*(?:<[^<>()\n]*>)?\s*\(\s*(?P<q>['"`])(?P<name>[A-Z][A-Z0-9_]*)(?P=q)"""
+_JS_NEST_CONFIG = re.compile(r"""(?<![\w$.])(?:[A-Za-z_$][\w$]*\s*\.\s*){1,6}get(?:OrThrow)?\s*(?:<[^<>()\n]*>)?\s*\(\s*(?P<q>['"`])(?P<name>[A-Z][A-Z0-9_]*)(?P=q)"""
                              r"""(?:\s*,\s*(?P<q2>['"`])(?P<default>[^'"`\n]*)(?P=q2))?""")
 _JS_DESTRUCTURE = re.compile(r"""\b(?:const|let|var)\s*\{(?P<names>[^}]*)\}\s*=\s*(?:process\.env|Bun\.env)\b""")
 # `std::env::var("X")`, `env::var("X")`, `dotenvy::var("X")`, then `.unwrap_or("d")`, `.unwrap_or_else(|_| "d"...)`
