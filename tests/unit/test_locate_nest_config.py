@@ -4,6 +4,8 @@ baseUrl (`import { EnvConfigService } from "src/config/env-config.service"`)."""
 
 from pathlib import Path
 
+import pytest
+
 from harness.steps.locate import locate
 
 TSCONFIG = '{\n  "compilerOptions": {\n    "module": "nodenext",\n    "baseUrl": "./",\n    "outDir": "./dist"\n  }\n}\n'
@@ -133,3 +135,18 @@ def test_a_field_name_before_a_long_run_of_blanks_is_read_in_linear_time(tmp_pat
     started = time.monotonic()
     models(root)
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("before", [
+    # an object literal in another method, with a method of the same name
+    "  defaults() {\n    return {\n      getOpenAIEmbeddingModel() { return \"text-embedding-3-small\"; },\n    };\n  }\n",
+    # a template literal holding the method's text
+    "  help() {\n    return `\n  getOpenAIEmbeddingModel() { return \"text-embedding-3-small\"; }\n`;\n  }\n",
+])
+def test_only_the_config_services_own_method_gives_the_model(tmp_path, before):
+    """The method was the first line anywhere in the class's text that began with its name and `{`: a member of an
+    object literal in another method, or a template literal's text, gave the model "text-embedding-3-small"."""
+    service = CONFIG_SERVICE.replace("  getOpenAIApiKey()", before + "  getOpenAIApiKey()")
+    root = app(tmp_path, {"tsconfig.json": TSCONFIG, "src/config/env-config.service.ts": service,
+                          "src/modules/rag/embeddings/embedding.service.ts": EMBEDDING_SERVICE})
+    assert [m[2:] for m in models(root)] == [(None, "OPENAI_EMBEDDING_MODEL")]
