@@ -30,8 +30,8 @@ _VOID = "bh_void"  # the state counts' column saying why a vector embeds nothing
 # its distance to itself computed (``Target.void``): a second pass over a vector no ordinary row makes.
 _ORDINARY_LENGTHS = (1e-15, 1e15)
 # A stored vector that differs from the one sent by single precision's rounding alone (a trigger that normalises an
-# already unit-length vector: 1.2e-7 of cosine distance, 1.1e-7 of l2 distance per unit of length, at 384 to 3072
-# dimensions) is the one sent; halfvec's rounding is 2e-4 of l2, a vector of another text far more.
+# already unit-length vector: 1.1e-7 of l2 distance per unit of length, at 384 to 16,000 dimensions) is the one sent;
+# halfvec's rounding is 2e-4 of l2 per unit of length, a vector of another text far more.
 _ROUNDING = 1e-6
 
 
@@ -690,13 +690,22 @@ class Target:
 
     def holds_sent(self, stored: sql.Composable, sent: sql.Composable) -> sql.Composed:
         """SQL: ``stored`` is the vector ``sent``, up to single precision's rounding under the profile's distance
-        (cosine: its direction; l2 and ip: its length too); false where it is NULL."""
-        if self.profile.distance in LENGTH_DISTANCES:
-            near = sql.SQL("({e} <-> {s}) <= {r} * sqrt(-({s} <#> {s}))")
-        else:
-            near = sql.SQL("({e} <=> {s}) <= {r}")
-        return sql.SQL("coalesce({e} = {s} OR {near}, false)").format(
-            e=stored, s=sent, near=near.format(e=stored, s=sent, r=sql.Literal(_ROUNDING)))
+        (cosine: its direction; l2 and ip: its length too); false where it is NULL, of another dimension (a column of
+        no declared dimension: pgvector refuses their distance) or of no ordinary length. Each side as a vector, in
+        the CASE's last branch alone: reached only by a vector a trigger changed."""
+        lo, hi = map(sql.Literal, _ORDINARY_LENGTHS)
+        e, s = sql.SQL("{}::vector").format(stored), sql.SQL("{}::vector").format(sent)
+        # cosine: the sent vector brought to the stored one's length first (a trigger normalising a vector the model
+        # left at another length keeps its direction), then measured as l2 measures; cosine distance's own float sums
+        # measure 0 between a vector and its half-precision rounding (its 1e-6 is 1.4e-3 of direction)
+        like = s if self.profile.distance in LENGTH_DISTANCES else sql.SQL(
+            "({s} * array_fill((vector_norm({e}) / vector_norm({s}))::real, ARRAY[vector_dims({s})])::vector)").format(
+            e=e, s=s)
+        return sql.SQL("(CASE WHEN {stored} IS NULL THEN false WHEN {stored} = {sent} THEN true "
+                       "WHEN vector_dims({e}) <> vector_dims({s}) THEN false "
+                       "WHEN NOT (vector_norm({e}) BETWEEN {lo} AND {hi} AND vector_norm({s}) BETWEEN {lo} AND {hi}) "
+                       "THEN false ELSE ({e} <-> {like}) <= {r} * vector_norm({e}) END)").format(
+            stored=stored, sent=sent, e=e, s=s, lo=lo, hi=hi, like=like, r=sql.Literal(_ROUNDING))
 
     @staticmethod
     def is_zero(vector: sql.Composable) -> sql.Composed:

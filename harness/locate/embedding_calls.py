@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import cast
 
 from .js_modules import module_of, module_text
+from .lexing import lex
 from .literals import (EnvRead, call_args, constant, django_settings_module, dotenv_line, env_reads, in_spans, line_of,
                        split_args)
 from .yaml_settings import SettingsFiles, keyword_path
@@ -575,7 +576,7 @@ _JS_IMPORT_OF = (r"""\bimport\s+(?:(?P<default>{name})\b|\{{[^}}]*?\b(?:(?P<orig
 # class (`constructor(private readonly config: EnvConfigService)`, NestJS's injection of the app's config service).
 _METHOD_OF_FIELD = re.compile(r"(?:this\s*\.\s*)?(?P<field>[A-Za-z_$][\w$]*)\s*\.\s*(?P<method>[A-Za-z_$][\w$]*)\s*\(\s*\)"
                               r"\s*(?:[,}\n]|$)")
-_TYPED_FIELD = r"""\b{field}\s*[?!]?\s*:\s*(?P<cls>[A-Z][\w$]*)\s*[,;)=]"""
+_TYPED_FIELD = r"""\b{field}\s*(?:[?!]\s*)?:\s*(?P<cls>[A-Z][\w$]*)\s*[,;)=]"""  # one way to split blanks
 
 
 def _imported_key(rel: str, text: str, args: str) -> str | None:
@@ -652,18 +653,30 @@ def _exported_key(text: str, export: str, key: str) -> tuple[str | None, str | N
 def _method_return(text: str, cls: str, method: str) -> tuple[str | None, str | None]:
     """What the method ``method`` of the class ``cls`` the module defines returns: a literal, or an env read and its
     default (a NestJS config service's ``getModel() { return this.configService.get("EMBED_MODEL"); }``)."""
-    klass = re.search(r"\bclass\s+" + re.escape(cls) + r"\b[^{]*\{", text)
+    # Read where comments and strings' contents are blanks (the same offsets): a template literal's text is no method.
+    code, strings = lex(text, "js")
+    parts, last = [], 0
+    for start, end in strings:
+        parts += [code[last:start], " " * (end - start)]
+        last = end
+    bare = "".join(parts) + code[last:]
+    klass = re.search(r"\bclass\s+" + re.escape(cls) + r"\b[^{]*\{", bare)
     if not klass:
         return None, None
     body_start = klass.end() - 1
-    body = call_args(text, body_start, limit=100_000)
-    found = re.search(r"(?m)^\s*(?:(?:public|private|protected|static|async|override)\s+)*" + re.escape(method)
-                      + r"\s*\(\s*\)\s*(?::\s*[^{\n]+)?\{", body)
-    if not found:
-        return None, None
-    opening = body_start + 1 + found.end() - 1
-    returned = re.match(r"\s*return\s+", call_args(text, opening, limit=4000))
-    return _value(text, opening + 1 + returned.end(), env_reads(text, "js")) if returned else (None, None)
+    body = call_args(bare, body_start, limit=100_000)
+    # `[ \t]*`, not `\s*`: from each line's start, `\s*` ran over every blank line after it
+    pattern = re.compile(r"(?m)^[ \t]*(?:(?:public|private|protected|static|async|override)\s+)*" + re.escape(method)
+                         + r"\s*\(\s*\)\s*(?::\s*[^{\n]+)?\{")
+    depth, at = 0, 0
+    for found in pattern.finditer(body):  # the class's own member alone, not one of an object in another method
+        depth += sum(body.count(c, at, found.start()) for c in "([{") - sum(body.count(c, at, found.start()) for c in ")]}")
+        at = found.start()
+        if depth == 0:
+            opening = body_start + 1 + found.end() - 1
+            returned = re.match(r"\s*return\s+", call_args(bare, opening, limit=4000))
+            return _value(text, opening + 1 + returned.end(), env_reads(text, "js")) if returned else (None, None)
+    return None, None
 
 
 def _exported_constant(text: str, name: str) -> tuple[str | None, str | None]:

@@ -7,6 +7,7 @@ import posixpath
 import re
 from collections.abc import Callable
 
+from .lexing import without_comments
 from .literals import call_args
 
 # The files an extensionless import may name, in the order the bundlers try them.
@@ -47,8 +48,8 @@ def _aliased(folder: str, spec: str, read: Callable[[str], str | None]) -> str |
         base = "/".join(parts[:depth])
         for name in ("tsconfig.json", "jsconfig.json"):
             text = read(posixpath.join(base, name) if base else name)
-            if text is not None:
-                return _mapped(base, text, spec)
+            if text is not None:  # its comments are none of its options (`tsc --init` comments out every one)
+                return _mapped(base, without_comments(text, "js"), spec)
     return None
 
 

@@ -44,9 +44,15 @@ _JS_ENV_OBJECT = re.compile(r"""(?<![\w.$])env\.(?P<name>[A-Z][A-Z0-9_]*)\b""")
 # NestJS's ConfigService, which reads process.env and the .env files it loads (where the file imports @nestjs/config):
 # `this.configService.get<string>("X")`, `config.get("X", "default")`, `.getOrThrow("X")`, the read spanning its
 # receiver (the value of a `model:`); a dotted or lower-case key ("database.host") is a config factory's, no variable's.
+# The receiver is a few names at most: tried from each name of a long chain spaced out (`a . a . a`), an unbounded one
+# ran over the rest of it every time.
 _JS_NEST_CONFIG_IMPORT = re.compile(r"""\bfrom\s*['"]@nestjs/config['"]""")
-_JS_NEST_CONFIG = re.compile(r"""(?<![\w$.])(?:[A-Za-z_$][\w$]*\s*\.\s*)+get(?:OrThrow)?\s*(?:<[^<>()\n]*>)?\s*\(\s*(?P<q>['"`])(?P<name>[A-Z][A-Z0-9_]*)(?P=q)"""
+_JS_NEST_CONFIG = re.compile(r"""(?<![\w$.])(?P<receiver>(?:[A-Za-z_$][\w$]*\s*\.\s*){1,6})get(?:OrThrow)?\s*(?:<[^<>()\n]*>)?\s*\(\s*(?P<q>['"`])(?P<name>[A-Z][A-Z0-9_]*)(?P=q)"""
                              r"""(?:\s*,\s*(?P<q2>['"`])(?P<default>[^'"`\n]*)(?P=q2))?""")
+# What a ConfigService read's receiver must be (a Map's or a cache's `.get("X")` in the same file reads no variable):
+# a name the file types as one (`private readonly settings: ConfigService`, a factory's `(cfg: ConfigService)`), or
+# one named for the configuration (`config`, `this.configService`: NestJS's injection, maybe untyped in JS).
+_JS_CONFIG_SERVICE_NAME = re.compile(r"""\b(?P<name>[A-Za-z_$][\w$]*)\s*(?:[?!]\s*)?:\s*ConfigService\b""")
 _JS_DESTRUCTURE = re.compile(r"""\b(?:const|let|var)\s*\{(?P<names>[^}]*)\}\s*=\s*(?:process\.env|Bun\.env)\b""")
 # `std::env::var("X")`, `env::var("X")`, `dotenvy::var("X")`, then `.unwrap_or("d")`, `.unwrap_or_else(|_| "d"...)`
 ENV_RUST = re.compile(r"""\b(?:std\s*::\s*)?(?:env|dotenvy?)\s*::\s*var\s*\(\s*"(?P<name>\w+)"\s*\)"""
@@ -232,8 +238,10 @@ def _env_reads(text: str, lang: str) -> list[EnvRead]:
                                      d.end() if d else m.end()))
             found.sort(key=lambda r: r.start)
         if _JS_NEST_CONFIG_IMPORT.search(text):
+            services = {m.group("name") for m in _JS_CONFIG_SERVICE_NAME.finditer(text)}
             found += [EnvRead(m.group("name"), m.group("default"), m.start(), m.end())
-                      for m in _JS_NEST_CONFIG.finditer(text)]
+                      for m in _JS_NEST_CONFIG.finditer(text)
+                      if (last := re.findall(r"[\w$]+", m.group("receiver"))[-1]) in services or "config" in last.lower()]
             found.sort(key=lambda r: r.start)
         for m in _JS_DESTRUCTURE.finditer(text):
             for part in m.group("names").split(","):

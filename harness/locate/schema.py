@@ -1001,9 +1001,10 @@ def _drizzle(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
 
 
 # `@Entity("chunks")` or `@Entity({ name: "chunks" })` on a class, other class decorators (`@Index(...)`, `@Unique`)
-# maybe between them (their arguments with one level of parentheses: `{ where: "(x IS NOT NULL)" }`).
-_TYPEORM_ENTITY = re.compile(r"""@Entity\(\s*(?:['"`](?P<a>[^'"`]+)['"`]|\{[^}]*?\bname\s*:\s*['"`](?P<b>[^'"`]+)['"`])?"""
-                             r"""[^)]*\)(?:\s*@[\w$.]+(?:\((?:[^()]|\([^()]*\))*\))?)*\s*"""
+# maybe between them (their arguments with one level of parentheses: `{ where: "(x IS NOT NULL)" }`). Neither the
+# arguments nor the decorators run on into another @Entity: tried from each, they ran over every one after it.
+_TYPEORM_ENTITY = re.compile(r"""@Entity\(\s*(?:['"`](?P<a>[^'"`]+)['"`]|\{[^{}()]*?\bname\s*:\s*['"`](?P<b>[^'"`]+)['"`])?"""
+                             r"""[^()]*\)(?:\s*@(?!Entity\b)[\w$.]+(?:\((?:[^()]|\([^()]*\))*\))?)*\s*"""
                              r"""(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+(?P<c>[\w$]+)""")
 
 

@@ -456,6 +456,58 @@ def test_a_vector_a_trigger_normalises_is_written_not_a_failed_row(cli, empty_db
     assert (data["embedded"], data["failed"], data["after"]["embedded"]) == (20, 0, 20), ran.out
 
 
+# A trigger that stores the vector at half precision (halfvec's 11 bits): not single precision's rounding, another
+# vector (2e-4 of direction per unit of length), under cosine as under l2. Cosine distance, summed by pgvector in single
+# precision, measured 0 between the two: its 1e-6 of cosine distance was 1.4e-3 of direction. The texts repeat a word a
+# different number of times each: hash-embed's components then take several magnitudes, which half precision rounds
+# apart (notes 1, 2 and 13 excepted: their few magnitudes round alike, 3e-8 of direction, the length alone changed).
+HALVING = NORMALISING.replace("l2_normalize(NEW.embedding)", "NEW.embedding::halfvec::vector").replace(
+    "'note number ' || id", "repeat('tea ', id + 2) || 'note number ' || id")
+
+
+@pytest.mark.parametrize("distance, kept", [("cosine", {1, 2, 13}), ("l2", set())])
+@pytest.mark.parametrize("path", [path for path in WRITES if not path.endswith("rewritten")])
+def test_a_vector_a_trigger_rounds_to_half_precision_is_a_failed_row_under_every_distance(
+        cli, empty_db, embed_server, tmp_path, path, distance, kept):
+    inline, _key, _lose, event, table, embeddings, before = WRITES[path]
+    empty_db.execute(HALVING.format(inline=inline, event=event, table=table) + before)
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(NOTES_PROFILE.format(embeddings) + f"distance: {distance}\n")
+    ran = cli("backfill", "--profile", profile, "--collection", "notes", "--all", "--json",
+              env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    data = ran.json
+    assert ran.code == 1 and data["ok"] is False and data["embedded"] == len(kept), ran.out
+    assert {int(f["key"]) for f in data["failures"]} == set(range(1, 21)) - kept, data["failures"]
+    assert "not the one sent" in data["failures"][0]["reason"], data["failures"][0]
+
+
+# A column of no declared dimension (Django's VectorField(dimensions=None)) and a trigger that stores a vector of
+# another dimension (it pads the model's one): pgvector's distances refuse vectors of two dimensions.
+PADDING = TABLES.replace("vector(384)", "vector") + """UPDATE notes SET body = 'note number ' || id;
+CREATE FUNCTION pad() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  IF NEW.embedding IS NOT NULL THEN NEW.embedding := (NEW.embedding::real[] || ARRAY[0::real])::vector; END IF;
+  RETURN NEW; END $$;
+CREATE TRIGGER pad BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION pad();
+"""
+
+
+@pytest.mark.parametrize("path", [path for path in WRITES if not path.endswith("rewritten")])
+def test_a_vector_a_trigger_stores_at_another_dimension_is_a_failed_row_not_a_failed_batch(
+        cli, empty_db, embed_server, tmp_path, path):
+    """The write's check of the vector stored (``Target.holds_sent``) measured its distance to the one sent, which
+    pgvector refuses: 'writing a batch of 20 vectors failed: different vector dimensions 385 and 384'."""
+    inline, _key, _lose, event, table, embeddings, before = WRITES[path]
+    empty_db.execute(PADDING.format(inline=inline.replace("vector(384)", "vector"), event=event, table=table) + before)
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(NOTES_PROFILE.format(embeddings))
+    ran = cli("backfill", "--profile", profile, "--collection", "notes", "--all", "--json",
+              env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    data = ran.json
+    assert ran.code == 1 and data["ok"] is False and "error" not in data, ran.out
+    assert (data["embedded"], data["failed"]) == (0, 20), ran.out
+    assert "not the one sent" in data["failures"][0]["reason"], data["failures"][0]
+
+
 @pytest.mark.parametrize("path", list(WRITES))
 def test_a_write_the_database_discards_is_a_failed_row_never_counted_embedded(cli, empty_db, embed_server, tmp_path,
                                                                               path):

@@ -58,6 +58,18 @@ def test_nestjs_config_service_reads_give_their_default_and_only_where_the_file_
     assert read_contract("cache.ts", text).reads_env == ()
 
 
+def test_a_maps_get_in_a_file_importing_nestjs_config_is_no_env_read():
+    """A service that imports ConfigService and keeps a Map (a cache, a header bag): `cache.get("EMBED_MODEL")` was read
+    as the variable EMBED_MODEL; only a ConfigService's get is one (a receiver typed so, or named for the config)."""
+    text = ('import { ConfigService } from "@nestjs/config";\n'
+            "export class Embedder {\n  private cache = new Map<string, string>();\n"
+            "  constructor(private readonly settings: ConfigService, private config: ConfigService) {}\n"
+            '  url() { return this.settings.get("DATABASE_URL"); }\n'
+            '  host() { return this.config.get("OLLAMA_HOST"); }\n'
+            '  model() { return this.cache.get("EMBED_MODEL") ?? headers.get("X_MODEL"); }\n}\n')
+    assert read_contract("embedder.ts", text).reads_env == ("DATABASE_URL", "OLLAMA_HOST")
+
+
 def test_a_method_named_config_on_another_object_is_not_an_env_read():
     text = 'app.config("DATABASE_URL")\nparser.env("EMBED_MODEL")\n'
     assert read_contract("x.py", text).reads_env == ()

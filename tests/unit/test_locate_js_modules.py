@@ -36,3 +36,15 @@ def test_of_two_aliases_matching_an_import_the_one_with_the_longer_prefix_maps_i
              "src/models/embed.ts": 'export const MODEL = "all-minilm";\n',
              "shared/models/embed.ts": 'export const MODEL = "nomic-embed-text";\n'}
     assert module_text(module_of("src/app/page.ts", "@/models/embed"), files.get) == files["shared/models/embed.ts"]
+
+
+def test_a_base_url_or_paths_left_in_a_tsconfig_comment_maps_nothing():
+    """`tsc --init` writes every option commented out (`// "baseUrl": "./",`): TypeScript resolves a bare import to a
+    package then, and the harness read the repository's `openai.ts` for `import ... from "openai"`."""
+    files = {"tsconfig.json": '{\n  "compilerOptions": {\n    "target": "es2016",\n'
+                              '    // "baseUrl": "./",   /* Specify the base directory to resolve non-relative module names. */\n'
+                              '    /* "paths": { "@/*": ["./src/*"] }, */\n    "strict": true\n  }\n}\n',
+             "openai.ts": 'export const MODEL = "text-embedding-3-small";\n',
+             "src/models.ts": 'export const MODEL = "all-minilm";\n'}
+    assert module_text(module_of("src/app.ts", "openai"), files.get) is None
+    assert module_text(module_of("src/app.ts", "@/models"), files.get) is None

@@ -4,6 +4,8 @@ baseUrl (`import { EnvConfigService } from "src/config/env-config.service"`)."""
 
 from pathlib import Path
 
+import pytest
+
 from harness.steps.locate import locate
 
 TSCONFIG = '{\n  "compilerOptions": {\n    "module": "nodenext",\n    "baseUrl": "./",\n    "outDir": "./dist"\n  }\n}\n'
@@ -94,3 +96,57 @@ def test_a_package_import_is_never_read_from_the_repository_through_base_url(tmp
     root = app(tmp_path, {"tsconfig.json": TSCONFIG, "src/config/env-config.service.ts": CONFIG_SERVICE,
                           "src/modules/rag/embeddings/embedding.service.ts": embedder})
     assert [m[2:] for m in models(root)] == [(None, None)]
+
+
+def test_a_long_chain_of_spaced_names_in_a_file_importing_nestjs_config_is_read_in_linear_time():
+    # the ConfigService read's receiver (`name . name . `) was tried from every name of the chain, each try running
+    # over the rest of it: 35 s for 20,000 names
+    import time
+
+    from harness.locate.literals import env_reads
+
+    text = 'import { ConfigService } from "@nestjs/config";\n' + "a . " * 20_000 + "x\n"
+    started = time.monotonic()
+    assert env_reads(text, "js") == []
+    assert time.monotonic() - started < 5
+
+
+def test_a_config_service_with_a_long_run_of_blank_lines_is_read_in_linear_time(tmp_path):
+    # the method's pattern began `^\s*` on every line of the class: each blank line's try ran over all those after it
+    # (12 s for 20,000 lines where the class has no such method)
+    import time
+
+    service = CONFIG_SERVICE.replace("  getOpenAIApiKey()", "\n" * 30_000 + "  getOpenAIApiKey()").replace(
+        "getOpenAIEmbeddingModel", "getOtherModel")
+    root = app(tmp_path, {"tsconfig.json": TSCONFIG, "src/config/env-config.service.ts": service,
+                          "src/modules/rag/embeddings/embedding.service.ts": EMBEDDING_SERVICE})
+    started = time.monotonic()
+    assert [m[2:] for m in models(root)] == [(None, None)]
+    assert time.monotonic() - started < 5
+
+
+def test_a_field_name_before_a_long_run_of_blanks_is_read_in_linear_time(tmp_path):
+    # the field's type (`config?: EnvConfigService`) split the blanks between `\s*`, `[?!]?` and `\s*` every way
+    import time
+
+    embedder = "// config" + " " * 60_000 + "x\n" + EMBEDDING_SERVICE
+    root = app(tmp_path, {"tsconfig.json": TSCONFIG, "src/config/env-config.service.ts": CONFIG_SERVICE,
+                          "src/modules/rag/embeddings/embedding.service.ts": embedder})
+    started = time.monotonic()
+    models(root)
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("before", [
+    # an object literal in another method, with a method of the same name
+    "  defaults() {\n    return {\n      getOpenAIEmbeddingModel() { return \"text-embedding-3-small\"; },\n    };\n  }\n",
+    # a template literal holding the method's text
+    "  help() {\n    return `\n  getOpenAIEmbeddingModel() { return \"text-embedding-3-small\"; }\n`;\n  }\n",
+])
+def test_only_the_config_services_own_method_gives_the_model(tmp_path, before):
+    """The method was the first line anywhere in the class's text that began with its name and `{`: a member of an
+    object literal in another method, or a template literal's text, gave the model "text-embedding-3-small"."""
+    service = CONFIG_SERVICE.replace("  getOpenAIApiKey()", before + "  getOpenAIApiKey()")
+    root = app(tmp_path, {"tsconfig.json": TSCONFIG, "src/config/env-config.service.ts": service,
+                          "src/modules/rag/embeddings/embedding.service.ts": EMBEDDING_SERVICE})
+    assert [m[2:] for m in models(root)] == [(None, "OPENAI_EMBEDDING_MODEL")]

@@ -1616,3 +1616,16 @@ def test_a_python_env_reads_number_default_is_read_whole():
     text = 'd = int(os.getenv("EMBED_DIMENSIONS", 768))\nt = float(os.getenv("TEMPERATURE", 0.7))\n'
     assert [(r.name, r.default) for r in env_reads(text, "python")] == [("EMBED_DIMENSIONS", "768"),
                                                                          ("TEMPERATURE", "0.7")]
+
+
+def test_many_typeorm_entities_without_a_class_are_read_in_linear_time():
+    # the decorators between @Entity and its class ran on over the next @Entity and all its decorators, from each
+    # @Entity: quadratic in a file of decorators and no class (2 s for 200 entities of 50 indexes)
+    import time
+
+    from harness.locate.schema import typeorm_entity_tables
+
+    text = ("@Entity()\n" + "@Index()\n" * 50) * 500
+    started = time.monotonic()
+    assert typeorm_entity_tables(text) == {}
+    assert time.monotonic() - started < 5
