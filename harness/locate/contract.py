@@ -3,6 +3,7 @@ which hosts and models it hard-codes. ``command_contract`` follows a command lin
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import shlex
@@ -636,8 +637,10 @@ _KEEPS = re.compile(rf"\b(?:{_POSTGRES_CLIENTS}|pg|postgres\w*|sqlite3|mysql2?|p
 def _keeps(rel: str, text: str, code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:
     """"path:line" of the first places the file keeps something (``_KEEPS_SQL`` anywhere but comments, ``_KEEPS`` in
     code only); ``code`` and ``strings``: the file as ``lex`` reads it."""
-    found = sorted([m.start() for m in _KEEPS_SQL.finditer(code)]
-                   + [m.start() for m in _KEEPS.finditer(code) if not in_strings(m.start(), strings)])
+    # both in order, merged as they come: the scan stops at the fifth line, not at the file's end (most code files
+    # keep something on every few lines)
+    found = heapq.merge((m.start() for m in _KEEPS_SQL.finditer(code)),
+                        (m.start() for m in _KEEPS.finditer(code) if not in_strings(m.start(), strings)))
     lines: list[int] = []
     line, at = 1, 0
     for pos in found:  # counted on from the last place, and only to the fifth line: linear in the file

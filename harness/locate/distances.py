@@ -38,13 +38,15 @@ class DistanceUse:
         return dict(self.__dict__)
 
 
-# A cheap test on a file's bytes before it is read as text.
-_HINT = re.compile(rb"<=>|<->|<#>|_ops\b|_distance\(|max_inner_product|Distance\(|MaxInnerProduct|innerProduct\(|"
-                   rb"nearest_neighbors|nearestNeighbors|PrismaVectorStore")
+# A cheap test on a file's bytes before it is read as text: words found by a substring search (many times quicker
+# than their alternation as one pattern), and `_ops` at a word's end.
+_HINT_WORDS = (b"<=>", b"<->", b"<#>", b"_distance(", b"max_inner_product", b"Distance(", b"MaxInnerProduct",
+               b"innerProduct(", b"nearest_neighbors", b"nearestNeighbors", b"PrismaVectorStore")
+_OPS_WORD = re.compile(rb"_ops\b")
 
 
 def has_distances(data: bytes) -> bool:
-    return bool(_HINT.search(data))
+    return any(w in data for w in _HINT_WORDS) or (b"_ops" in data and _OPS_WORD.search(data) is not None)
 
 
 def scan(rel: str, text: str, lang: str) -> list[DistanceUse]:

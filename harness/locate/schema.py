@@ -65,11 +65,16 @@ STORE_KINDS = frozenset({"langchain", "llamaindex", "haystack", "mastra"})
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
+# The same where a blank or a dot must follow it, taken whole: a bare name from its first letter only (one begun
+# after a letter ends where that letter's does, so the match began there) and never shorter (possessive). Tried at
+# every character of every word, the name read on to the word's end made the declaration patterns below most of a
+# schema scan's time; in ``_finditer_in``'s spans (each from a line's start) the matches are the same.
+_WHOLE_IDENT = r'(?:"[^"\n]++"|`[^`\n]++`|(?<![A-Za-z_])[A-Za-z_]\w*+)'
 _QUALIFIED = rf"{_IDENT}(?:\.{_IDENT})?"
 # The dimension may be interpolated in code: `vector(${dims})` in a JS template, `vector({dims})` in a Python f-string.
 _SQL_TYPE = re.compile(
     # the type may be schema-qualified: pgvector installed in a schema of its own (`extensions.vector(1536)`)
-    rf"(?i)(?:(?P<col>{_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?(?:{_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*"
+    rf"(?i)(?:(?P<col>{_WHOLE_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?(?:{_WHOLE_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*"
     r"(?:(?P<n>\d+)|\$\{(?P<js>[^{}\n]+)\}|\{(?P<py>[A-Za-z_][\w.()]*|\d*)\}|(?P<word>[A-Za-z_]\w*))\s*\)")
 # A name computed in code: `"${Store.tableName()}"`, `{self.table}`: the expression inside.
 _INTERPOLATED = re.compile(r"^\$?\{\s*(?P<e>[^{}]+?)\s*\}$")
@@ -77,7 +82,7 @@ _INTERPOLATED = re.compile(r"^\$?\{\s*(?P<e>[^{}]+?)\s*\}$")
 _NAME_DEFAULT = re.compile(r"""(?:\|\||\?\?|\bor\b)\s*['"`](?P<a>[\w.$-]+)['"`]|getenv\(\s*['"]\w+['"]\s*,\s*['"](?P<b>[\w.$-]+)['"]"""
                            r"""|\.get\(\s*['"]\w+['"]\s*,\s*['"](?P<c>[\w.$-]+)['"]|^\s*['"`](?P<d>[\w.$-]+)['"`]\s*;?\s*$""")
 # A column of no width (`embedding vector`: each row's own): only a column of the table its statement creates or alters.
-_SQL_UNTYPED = re.compile(rf"(?P<col>{_IDENT})\s+(?:{_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec|VECTOR|HALFVEC|SPARSEVEC)\b"
+_SQL_UNTYPED = re.compile(rf"(?P<col>{_WHOLE_IDENT})\s+(?:{_WHOLE_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec|VECTOR|HALFVEC|SPARSEVEC)\b"
                           r"(?![.\w])(?!\s*[(\[])(?=[ \t]*(?:,|\)|\n|(?i:not|null|default|primary|references)\b))")
 # A column altered to a type of no width (Quivr's Ollama migration: `alter column "embedding" set data type vector
 # using "embedding"::vector`): the column is now of no declared dimension.
