@@ -17,7 +17,7 @@ from .. import redact, task_prefixes
 from . import embedding_calls, orm_writes, serving, typer_cli
 from .files import MAKEFILES, exists, is_dir, is_file, is_test, language, once, read
 from .lexing import in_strings, lex, without_comments
-from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
+from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, finditer_where, in_spans, line_of, only_literal,
                        py_docstrings, split_args)
 
 MAX_FILES = 30
@@ -547,8 +547,8 @@ _NEWLINES_TO_SPACE = re.compile(r"""\.replace(?:All)?\(\s*(?:/\\n/g|(['"])\\n\1)
 
 # A task prefix as a literal of its own (`DOC = "search_document: "`, `"passage: " + t`) or opening an interpolated
 # string (f"search_document: {t}", `search_document: ${t}`, "passage: {}".format, "passage: %s").
-_PREFIX_LITERAL = re.compile(r"""(?P<q>['"`])(?P<p>{})(?:(?P=q)|\{{|\$\{{|%s)""".format(
-    "|".join(map(re.escape, (*task_prefixes.DOCUMENT_PREFIXES, *task_prefixes.QUERY_PREFIXES)))))
+_PREFIXES = (*task_prefixes.DOCUMENT_PREFIXES, *task_prefixes.QUERY_PREFIXES)
+_PREFIX_LITERAL = re.compile(r"""(?P<q>['"`])(?P<p>{})(?:(?P=q)|\{{|\$\{{|%s)""".format("|".join(map(re.escape, _PREFIXES))))
 
 
 # A call (`embed_many(`, `self._embed_prefixed(`), not a definition.
@@ -566,7 +566,7 @@ def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str]
     embedder puts none before the text."""
     # A docstring's example (LightRAG's `document_prefix: ... (e.g., "search_document: ")`) is documentation.
     docstrings = py_docstrings(text) if rel.endswith(".py") else []
-    found = [(m.group("p"), f"{rel}:{line_of(text, m.start())}") for m in _PREFIX_LITERAL.finditer(text)
+    found = [(m.group("p"), f"{rel}:{line_of(text, m.start())}") for m in finditer_where(_PREFIX_LITERAL, text, *_PREFIXES)
              if not _in_comment(text, m.start()) and not any(a <= m.start() < b for a, b in docstrings)
              and (embeds or _given_to_an_embedder(text, m.start()))]
     return tuple(dict.fromkeys(found))

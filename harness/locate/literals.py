@@ -11,7 +11,7 @@ from itertools import accumulate
 from operator import add
 
 from .files import once
-from .lexing import in_strings
+from .lexing import folded, in_strings
 
 _ENV_PY = re.compile(
     r"""\bos\.(?:getenv|environ\.get)\(\s*['"](?P<name>[A-Za-z_][A-Za-z0-9_]*)['"]"""
@@ -107,8 +107,21 @@ def finditer_where(pattern: re.Pattern[str], text: str, *words: str) -> Iterator
 def finditer_at(pattern: re.Pattern[str], text: str, *starts: str) -> Iterator[re.Match[str]]:
     """``pattern.finditer(text)`` for a pattern whose every match begins with one of the words ``starts``: tried only
     where one is, in order (``match`` at a place sees the text before it, as ``search`` does), so the same matches."""
+    return _matches_at(pattern, text, heapq.merge(*(_places(text, w) for w in starts)))
+
+
+def finditer_folded_at(pattern: re.Pattern[str], text: str, *starts: str) -> Iterator[re.Match[str]]:
+    """``finditer_at`` for a case-insensitive pattern whose every match begins with one of the lower-case ASCII words
+    ``starts`` in any case: found in the lower-cased text (``folded``), else the pattern asked everywhere."""
+    low = folded(text)
+    if low is None:
+        return pattern.finditer(text)
+    return _matches_at(pattern, text, heapq.merge(*(_places(low, w) for w in starts)))
+
+
+def _matches_at(pattern: re.Pattern[str], text: str, places: Iterator[int]) -> Iterator[re.Match[str]]:
     at = 0
-    for place in heapq.merge(*(_places(text, w) for w in starts)):
+    for place in places:
         if place >= at and (m := pattern.match(text, place)) is not None:
             yield m
             at = m.end()
@@ -473,5 +486,5 @@ _PY_TRIPLE = re.compile(r"""(?s)(?P<q>\"\"\"|\'\'\').*?(?P=q)""")
 def py_docstrings(text: str) -> list[tuple[int, int]]:
     """The spans of the triple-quoted strings that open their line: docstrings, whose examples (a DSN, a store's
     constructor) are documentation; one assigned (`SQL = \"\"\"...`) is code."""
-    return [m.span() for m in _PY_TRIPLE.finditer(text)
+    return [m.span() for m in finditer_at(_PY_TRIPLE, text, '"""', "'''")
             if re.fullmatch(r"[ \t]*[rRuU]?", text[text.rfind("\n", 0, m.start()) + 1:m.start()])]
