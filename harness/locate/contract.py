@@ -17,7 +17,7 @@ from .. import redact, task_prefixes
 from . import embedding_calls, orm_writes, serving, typer_cli
 from .files import MAKEFILES, exists, is_dir, is_file, is_test, language, once, read
 from .lexing import in_strings, lex, without_comments
-from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, finditer_where, in_spans, line_of, only_literal,
+from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, finditer_at, finditer_where, in_spans, line_of, only_literal,
                        py_docstrings, split_args)
 
 MAX_FILES = 30
@@ -429,8 +429,8 @@ def _read_contract(rel: str, text: str, args: tuple[str, ...] | None) -> Contrac
                     task_prefixes=task_prefixes_in(rel, text, bool(calls)),
                     composed_texts=composed_texts_in(rel, text, bool(calls)) if lang in ("python", "js") else (),
                     keeps=_keeps(rel, text, *lexed), inserts=inserts, changes=changes,
-                    database_clients=tuple(dict.fromkeys(m.group(0) for m in _DATABASE_CLIENT.finditer(
-                        without_comments(text, lang)))),
+                    database_clients=tuple(dict.fromkeys(m.group(0) for m in finditer_at(
+                        _DATABASE_CLIENT, without_comments(text, lang), *_DATABASE_CLIENT_HEADS))),
                     command_words=serving.given_python_commands(text, args) if args and lang == "python" else ())
 
 
@@ -618,6 +618,9 @@ _POSTGRES_CLIENTS = (r"psycopg\w*|asyncpg|pg8000|sqlalchemy|sqlmodel|databases|p
                      r"|@neondatabase/serverless|pg-promise|slonik")
 # A Postgres client, as code or a module name imports it (`require("pg")`: strings count).
 _DATABASE_CLIENT = re.compile(rf"\b(?:{_POSTGRES_CLIENTS})\b|(?<=['\"])(?:pg|postgres)(?=['\"])")
+# The words its matches begin with (each name's letters up to its first escape): where it is tried.
+_DATABASE_CLIENT_HEADS = tuple(dict.fromkeys(
+    [re.match(r"[\w@/:-]*", name).group(0) for name in _POSTGRES_CLIENTS.split("|")] + ["pg", "postgres"]))  # type: ignore[union-attr]
 _DSN = re.compile(r"postgres(?:ql)?(?:\+\w+)?://", re.I)
 
 # SQL is written inside strings; everything else counts only in code (a demo embedding "milvus vector database", a
@@ -657,7 +660,7 @@ _INDEX_BUILD = re.compile(r"\b(?P<name>VectorStoreIndex\s*\.\s*from_documents|Ve
 
 def _index_builds(rel: str, text: str) -> tuple[str, ...]:
     """Each LlamaIndex index build of a file that imports LlamaIndex, as "path:line call"."""
-    if not re.search(r"\bllama_index\b", text):
+    if "llama_index" not in text or not re.search(r"\bllama_index\b", text):
         return ()
     return tuple(f"{rel}:{line_of(text, m.start())} {''.join(m.group('name').split())}"
                  for m in _INDEX_BUILD.finditer(text) if not _in_comment(text, m.start())
@@ -718,8 +721,11 @@ def _selectors(text: str, reads) -> list[str]:
             continue
         var = re.search(r"(?m)^\s*(?:const\s+|let\s+)?(\w+)\s*=\s*$", text[text.rfind("\n", 0, r.start) + 1:r.start])
         name = re.escape(var.group(1)) if var else ""
-        if var and re.search(rf"\b{name}\s*(?:==|!=|===|!==)\s*(?P<q>['\"])(?!(?P=q))"
-                             rf"|^\s*(?:match|switch)\s*\(?\s*{name}\s*\)?\s*[:{{]", text, re.M):
+        # the comparison begins with the name: tried where the name is (a leading \b is tried at every character)
+        if var and (next(finditer_at(re.compile(rf"\b{name}\s*(?:==|!=|===|!==)\s*(?P<q>['\"])(?!(?P=q))"), text,
+                                     var.group(1)), None) is not None
+                    or ("match" in text or "switch" in text)
+                    and re.search(rf"^\s*(?:match|switch)\s*\(?\s*{name}\s*\)?\s*[:{{]", text, re.M)):
             out.append(r.name)
     return out
 

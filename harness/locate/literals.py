@@ -322,17 +322,22 @@ def _env_reads(text: str, lang: str) -> list[EnvRead]:
 _PY_DEF = re.compile(r"""(?m)^(?P<indent>[ \t]*)(?:async\s+)?def\s+(?P<f>[A-Za-z_]\w*)\s*\(\s*(?P<p>[A-Za-z_]\w*)""")
 
 
+_READS_ENV = ("getenv(", "environ.get(", "environ[")  # what a wrapper's body holds
+
+
 def env_wrappers(text: str) -> set[str]:
     """Functions of the file that read the environment variable named by their first parameter: an application's
     own ``get_env_variable(name, default)`` around ``os.getenv(name)`` (rag_api) reads what its callers name."""
     found: set[str] = set()
-    for m in _PY_DEF.finditer(text) if any(w in text for w in ("getenv(", "environ.get(", "environ[")) else ():
+    for m in _PY_DEF.finditer(text) if any(w in text for w in _READS_ENV) else ():
         indent, param = m.group("indent"), m.group("p")
         paren = text.index("(", m.start("f"))
         signature_end = paren + len(call_args(text, paren)) + 1  # the parameters may span lines
         end = re.compile(rf"(?m)^{re.escape(indent)}(?=\S)").search(text, text.find("\n", signature_end) + 1)
         body = text[signature_end:end.start() if end else len(text)]
-        if re.search(rf"(?:\bgetenv|\benviron\.get)\(\s*{re.escape(param)}\b|\benviron\[\s*{re.escape(param)}\s*\]", body):
+        # (a pattern per parameter, compiled for each function: asked only of a body that reads the environment)
+        if any(w in body for w in _READS_ENV) and re.search(
+                rf"(?:\bgetenv|\benviron\.get)\(\s*{re.escape(param)}\b|\benviron\[\s*{re.escape(param)}\s*\]", body):
             found.add(m.group("f"))
     return found
 
@@ -485,6 +490,11 @@ _PY_TRIPLE = re.compile(r"""(?s)(?P<q>\"\"\"|\'\'\').*?(?P=q)""")
 
 def py_docstrings(text: str) -> list[tuple[int, int]]:
     """The spans of the triple-quoted strings that open their line: docstrings, whose examples (a DSN, a store's
-    constructor) are documentation; one assigned (`SQL = \"\"\"...`) is code."""
+    constructor) are documentation; one assigned (`SQL = \"\"\"...`) is code. Once per text within ``files.one_look``
+    (a fresh list to each caller)."""
+    return list(once(("py_docstrings", text), lambda: tuple(_py_docstrings(text))))
+
+
+def _py_docstrings(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in finditer_at(_PY_TRIPLE, text, '"""', "'''")
             if re.fullmatch(r"[ \t]*[rRuU]?", text[text.rfind("\n", 0, m.start()) + 1:m.start()])]
