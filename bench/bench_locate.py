@@ -57,8 +57,10 @@ _CPU_OF_LOCATE = ("import sys, time; from harness.steps.locate import locate; t 
 
 def cpu_of_locate(code: str, repo: str) -> float:
     """CPU seconds of one locate of ``repo`` in a child process importing ``harness`` from ``code``."""
-    out = subprocess.run([sys.executable, "-c", _CPU_OF_LOCATE, repo], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": code})
+    # -P: the working directory is not put first on the path (run from a tree holding `harness`, both children
+    # imported that one)
+    out = subprocess.run([sys.executable, "-P", "-c", _CPU_OF_LOCATE, repo], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": code})
     return float(out.stdout.split()[-1])
 
 
