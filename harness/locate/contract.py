@@ -1088,7 +1088,7 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
         lang = language(rel)
         if lang == "python":
             if src_roots is None:
-                src_roots = python_src_roots(root)
+                src_roots = once(("src roots", root), partial(python_src_roots, root))
             nxt = once(("imports", root, path, src_roots), partial(_py_candidates, root, path, text, src_roots))
         elif lang == "js":
             if packages is None:
@@ -1104,10 +1104,10 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             nxt = imported_files(root, path, text)
         else:
             nxt = []
-        queue.extend((q, depth + 1) for q in map(Path.resolve, nxt) if q.is_relative_to(root))
+        queue.extend((q, depth + 1) for q in map(_resolved, nxt) if q.is_relative_to(root))
     if any(t.startswith(orm_writes.HANDLE) for t in (*result.changes, *(t for t, _ in result.inserts))):
         # Prisma's models are declared in its schema, which no file imports
-        for path in orm_writes.schema_files(root):
+        for path in once(("prisma schemas", root), partial(orm_writes.schema_files, root)):
             if (data := read(path)) is not None:
                 bound.update(orm_writes.bindings(_rel(path, root), data.decode("utf-8", "replace")))
     inserts, changes = orm_writes.named(result.inserts, result.changes, bound)
@@ -1147,16 +1147,24 @@ _SETTINGS_CLASS = re.compile(r"(?m)^class\s+\w+\s*\([^)]*\bBaseSettings\b")
 
 def _packages(root: Path, seen: set[Path]) -> list[Path]:
     """The outermost package folder (of ``__init__.py`` files) around each module read."""
-    tops: set[Path] = set()
-    for path in seen:
-        top = None
-        for parent in path.parents:
-            if parent == root or root not in parent.parents or not is_file(parent / "__init__.py"):
-                break
-            top = parent
-        if top is not None:
-            tops.add(top)
-    return sorted(tops)
+    tops = {once(("package top", root, path), partial(_package_top, root, path)) for path in seen}
+    return sorted(t for t in tops if t is not None)
+
+
+def _package_top(root: Path, path: Path) -> Path | None:
+    """The outermost package folder around ``path`` (within ``root``), None outside any; once per look (a
+    command's modules were asked again for each of a repository's scripts)."""
+    top = None
+    for parent in path.parents:
+        if parent == root or root not in parent.parents or not is_file(parent / "__init__.py"):
+            break
+        top = parent
+    return top
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, once per look."""
+    return once(("resolved", path), path.resolve)
 
 
 def package_settings(root: Path, seen: set[Path]) -> list[Path]:
