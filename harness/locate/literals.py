@@ -73,8 +73,8 @@ def dotenv_line(line: str) -> tuple[str, str] | None:
 
 def line_of(text: str, pos: int) -> int:
     """The line ``pos`` is on (1-based): counted from the text's start, until the counting has read the text twice over
-    within ``files.one_look``; then from a table of its line starts (15,000 inserts of a 1 MB file, each counted from
-    the start, took 3 s)."""
+    within ``files.one_look``; then from a table of its line starts (each of a large file's many matches counted from
+    its start: quadratic in their number)."""
     if pos < 65536:
         return text.count("\n", 0, pos) + 1
     lines = once(("line starts", text), _LineStarts)  # outside a look, a new one each time: counted
