@@ -5,7 +5,8 @@ classifying every file. Run: ``python bench/bench_locate.py [N_FILES]``; with
 ``--repo PATH`` (repeatable) instead, locate on those checkouts (a real monorepo's
 locale files, changelogs and migrations) against a plain walk of each. With ``--against TREE`` too (a folder holding
 another commit's ``harness``, e.g. ``git archive COMMIT harness | tar -x -C TREE``), locate's CPU seconds on each repo
-under that code and under this one, side by side: alternating child processes, best of 3 each.
+under that code and under this one, side by side: alternating child processes, best of 3 each; with ``--all FOLDER``
+instead of ``--repo``, every checkout in FOLDER in one child per code (a test suite's spread), best of 2.
 """
 
 from __future__ import annotations
@@ -52,14 +53,27 @@ def real_repos(paths: list[str]) -> None:
 
 
 _CPU_OF_LOCATE = ("import sys, time; from harness.steps.locate import locate; t = time.process_time(); "
-                  "locate(sys.argv[1]); print(time.process_time() - t)")
+                  "[locate(r) for r in sys.argv[1:]]; print(time.process_time() - t)")
 
 
-def cpu_of_locate(code: str, repo: str) -> float:
-    """CPU seconds of one locate of ``repo`` in a child process importing ``harness`` from ``code``."""
-    out = subprocess.run([sys.executable, "-c", _CPU_OF_LOCATE, repo], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": code})
+def cpu_of_locate(code: str, *repos: str) -> float:
+    """CPU seconds of a locate of each of ``repos`` in one child process importing ``harness`` from ``code``."""
+    # -P: the working directory is not put first on the path (run from a tree holding `harness`, both children
+    # imported that one)
+    out = subprocess.run([sys.executable, "-P", "-c", _CPU_OF_LOCATE, *repos], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": code})
     return float(out.stdout.split()[-1])
+
+
+def all_side_by_side(against: str, folder: str) -> None:
+    here = str(Path(__file__).resolve().parents[1])
+    repos = [str(p) for p in sorted(Path(folder).iterdir()) if p.is_dir()]
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(2):
+        times[0].append(cpu_of_locate(against, *repos))
+        times[1].append(cpu_of_locate(here, *repos))
+    before, after = min(times[0]), min(times[1])
+    print(f"all {len(repos)} in {folder}: {against} {before:7.2f} CPU-s; this tree {after:7.2f} CPU-s; x{before / after:4.2f}")
 
 
 def side_by_side(against: str, paths: list[str]) -> None:
@@ -78,6 +92,8 @@ def side_by_side(against: str, paths: list[str]) -> None:
 
 
 def main() -> None:
+    if "--against" in sys.argv and "--all" in sys.argv:
+        return all_side_by_side(sys.argv[sys.argv.index("--against") + 1], sys.argv[sys.argv.index("--all") + 1])
     if "--against" in sys.argv:
         return side_by_side(sys.argv[sys.argv.index("--against") + 1],
                             [sys.argv[i + 1] for i, a in enumerate(sys.argv) if a == "--repo"])

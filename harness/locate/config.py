@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
+from itertools import accumulate
 from dataclasses import dataclass
 
 from .. import redact
@@ -33,6 +35,7 @@ _ASSIGN = re.compile(r"^\s*(?:export\s+)?(?P<q>\"?)(?P<name>[A-Z][A-Z0-9_]*)(?P=
 # A setting of the app's own name whose value chooses the embedder (lobe-chat's
 # `DEFAULT_FILES_CONFIG="embedding_model=ollama/..."`), set or commented out as an example.
 _EMBEDDING_VALUE = re.compile(r"^\s*#?\s*(?:export\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*=\s*(?P<value>\S*embed.*?)\s*$", re.I)
+_EMBED_WORD = re.compile(r"embed", re.I)  # what every _EMBEDDING_VALUE holds
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,12 @@ def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
     # outside config files a line counts only where a hint (a word, never spanning lines) is on it: a file with none
     # anywhere is not split and tried line by line (a monorepo's files asked 1.4 million lines)
     hinted = is_config_file or _NAME_HINT.search(text) is not None
-    for number, raw in enumerate(text.splitlines() if hinted else (), 1):
+    lines = text.splitlines() if hinted else []
+    # the lines holding a hint (and, in a config file, a word `embed`), found in one pass over the text: asked line by
+    # line, the patterns took most of the scan of a file of many lines
+    named = _lines_holding(_NAME_HINT, text) if hinted else set()
+    embedding = _lines_holding(_EMBED_WORD, text) if is_config_file else set()
+    for number, raw in (enumerate(lines, 1) if is_config_file else ((n, lines[n - 1]) for n in sorted(named))):
         if is_config_file:
             for p in _PLACEHOLDER.finditer(raw):
                 if NAME.fullmatch(p.group("name")) and (number, p.group("name")) not in seen:
@@ -165,13 +173,13 @@ def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
                 out.append(ConfigSetting(rel, number, m.group("name"), _masked(m.group("name"), value)))
                 seen.add((number, m.group("name")))
                 continue
-            m = _EMBEDDING_VALUE.match(raw)
+            m = _EMBEDDING_VALUE.match(raw) if number in embedding else None
             if m and m.group("name").isupper() and not NAME.search(raw):
                 value = _assigned(m.group("value"))
                 out.append(ConfigSetting(rel, number, m.group("name"), _masked(m.group("name"), value)))
                 seen.add((number, m.group("name")))
                 continue
-        for m in NAME.finditer(raw) if _NAME_HINT.search(raw) else ():
+        for m in NAME.finditer(raw) if number in named else ():
             if (number, m.group("name")) not in seen:
                 seen.add((number, m.group("name")))
                 out.append(ConfigSetting(rel, number, m.group("name")))
@@ -181,6 +189,13 @@ def scan(rel: str, text: str, *, is_config_file: bool) -> list[ConfigSetting]:
             seen.add((number, "url"))
             out.append(ConfigSetting(rel, number, "url", m.group("url")))
     return out
+
+
+def _lines_holding(pattern: re.Pattern[str], text: str) -> set[int]:
+    """The numbers of the lines (as ``str.splitlines`` splits them) holding a match of ``pattern``, which never spans
+    a line break."""
+    ends = list(accumulate(map(len, text.splitlines(keepends=True))))
+    return {bisect_right(ends, m.start()) + 1 for m in pattern.finditer(text)}
 
 
 def _assigned(value: str) -> str:

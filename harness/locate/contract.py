@@ -3,6 +3,7 @@ which hosts and models it hard-codes. ``command_contract`` follows a command lin
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import shlex
@@ -16,7 +17,7 @@ from .. import redact, task_prefixes
 from . import embedding_calls, orm_writes, serving, typer_cli
 from .files import MAKEFILES, exists, is_dir, is_file, is_test, language, once, read
 from .lexing import in_strings, lex, without_comments
-from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, in_spans, line_of, only_literal,
+from .literals import (call_args, chained_calls, django_settings_module, dotenv_line, env_reads, finditer_at, finditer_where, in_spans, line_of, only_literal,
                        py_docstrings, split_args)
 
 MAX_FILES = 30
@@ -428,8 +429,8 @@ def _read_contract(rel: str, text: str, args: tuple[str, ...] | None) -> Contrac
                     task_prefixes=task_prefixes_in(rel, text, bool(calls)),
                     composed_texts=composed_texts_in(rel, text, bool(calls)) if lang in ("python", "js") else (),
                     keeps=_keeps(rel, text, *lexed), inserts=inserts, changes=changes,
-                    database_clients=tuple(dict.fromkeys(m.group(0) for m in _DATABASE_CLIENT.finditer(
-                        without_comments(text, lang)))),
+                    database_clients=tuple(dict.fromkeys(m.group(0) for m in finditer_at(
+                        _DATABASE_CLIENT, without_comments(text, lang), *_DATABASE_CLIENT_HEADS))),
                     command_words=serving.given_python_commands(text, args) if args and lang == "python" else ())
 
 
@@ -546,8 +547,8 @@ _NEWLINES_TO_SPACE = re.compile(r"""\.replace(?:All)?\(\s*(?:/\\n/g|(['"])\\n\1)
 
 # A task prefix as a literal of its own (`DOC = "search_document: "`, `"passage: " + t`) or opening an interpolated
 # string (f"search_document: {t}", `search_document: ${t}`, "passage: {}".format, "passage: %s").
-_PREFIX_LITERAL = re.compile(r"""(?P<q>['"`])(?P<p>{})(?:(?P=q)|\{{|\$\{{|%s)""".format(
-    "|".join(map(re.escape, (*task_prefixes.DOCUMENT_PREFIXES, *task_prefixes.QUERY_PREFIXES)))))
+_PREFIXES = (*task_prefixes.DOCUMENT_PREFIXES, *task_prefixes.QUERY_PREFIXES)
+_PREFIX_LITERAL = re.compile(r"""(?P<q>['"`])(?P<p>{})(?:(?P=q)|\{{|\$\{{|%s)""".format("|".join(map(re.escape, _PREFIXES))))
 
 
 # A call (`embed_many(`, `self._embed_prefixed(`), not a definition.
@@ -565,7 +566,7 @@ def task_prefixes_in(rel: str, text: str, embeds: bool) -> tuple[tuple[str, str]
     embedder puts none before the text."""
     # A docstring's example (LightRAG's `document_prefix: ... (e.g., "search_document: ")`) is documentation.
     docstrings = py_docstrings(text) if rel.endswith(".py") else []
-    found = [(m.group("p"), f"{rel}:{line_of(text, m.start())}") for m in _PREFIX_LITERAL.finditer(text)
+    found = [(m.group("p"), f"{rel}:{line_of(text, m.start())}") for m in finditer_where(_PREFIX_LITERAL, text, *_PREFIXES)
              if not _in_comment(text, m.start()) and not any(a <= m.start() < b for a, b in docstrings)
              and (embeds or _given_to_an_embedder(text, m.start()))]
     return tuple(dict.fromkeys(found))
@@ -617,6 +618,9 @@ _POSTGRES_CLIENTS = (r"psycopg\w*|asyncpg|pg8000|sqlalchemy|sqlmodel|databases|p
                      r"|@neondatabase/serverless|pg-promise|slonik")
 # A Postgres client, as code or a module name imports it (`require("pg")`: strings count).
 _DATABASE_CLIENT = re.compile(rf"\b(?:{_POSTGRES_CLIENTS})\b|(?<=['\"])(?:pg|postgres)(?=['\"])")
+# The words its matches begin with (each name's letters up to its first escape): where it is tried.
+_DATABASE_CLIENT_HEADS = tuple(dict.fromkeys(
+    [re.match(r"[\w@/:-]*", name).group(0) for name in _POSTGRES_CLIENTS.split("|")] + ["pg", "postgres"]))  # type: ignore[union-attr]
 _DSN = re.compile(r"postgres(?:ql)?(?:\+\w+)?://", re.I)
 
 # SQL is written inside strings; everything else counts only in code (a demo embedding "milvus vector database", a
@@ -636,8 +640,10 @@ _KEEPS = re.compile(rf"\b(?:{_POSTGRES_CLIENTS}|pg|postgres\w*|sqlite3|mysql2?|p
 def _keeps(rel: str, text: str, code: str, strings: list[tuple[int, int]]) -> tuple[str, ...]:
     """"path:line" of the first places the file keeps something (``_KEEPS_SQL`` anywhere but comments, ``_KEEPS`` in
     code only); ``code`` and ``strings``: the file as ``lex`` reads it."""
-    found = sorted([m.start() for m in _KEEPS_SQL.finditer(code)]
-                   + [m.start() for m in _KEEPS.finditer(code) if not in_strings(m.start(), strings)])
+    # both in order, merged as they come: the scan stops at the fifth line, not at the file's end (most code files
+    # keep something on every few lines)
+    found = heapq.merge((m.start() for m in _KEEPS_SQL.finditer(code)),
+                        (m.start() for m in _KEEPS.finditer(code) if not in_strings(m.start(), strings)))
     lines: list[int] = []
     line, at = 1, 0
     for pos in found:  # counted on from the last place, and only to the fifth line: linear in the file
@@ -654,7 +660,7 @@ _INDEX_BUILD = re.compile(r"\b(?P<name>VectorStoreIndex\s*\.\s*from_documents|Ve
 
 def _index_builds(rel: str, text: str) -> tuple[str, ...]:
     """Each LlamaIndex index build of a file that imports LlamaIndex, as "path:line call"."""
-    if not re.search(r"\bllama_index\b", text):
+    if "llama_index" not in text or not re.search(r"\bllama_index\b", text):
         return ()
     return tuple(f"{rel}:{line_of(text, m.start())} {''.join(m.group('name').split())}"
                  for m in _INDEX_BUILD.finditer(text) if not _in_comment(text, m.start())
@@ -715,8 +721,11 @@ def _selectors(text: str, reads) -> list[str]:
             continue
         var = re.search(r"(?m)^\s*(?:const\s+|let\s+)?(\w+)\s*=\s*$", text[text.rfind("\n", 0, r.start) + 1:r.start])
         name = re.escape(var.group(1)) if var else ""
-        if var and re.search(rf"\b{name}\s*(?:==|!=|===|!==)\s*(?P<q>['\"])(?!(?P=q))"
-                             rf"|^\s*(?:match|switch)\s*\(?\s*{name}\s*\)?\s*[:{{]", text, re.M):
+        # the comparison begins with the name: tried where the name is (a leading \b is tried at every character)
+        if var and (next(finditer_at(re.compile(rf"\b{name}\s*(?:==|!=|===|!==)\s*(?P<q>['\"])(?!(?P=q))"), text,
+                                     var.group(1)), None) is not None
+                    or ("match" in text or "switch" in text)
+                    and re.search(rf"^\s*(?:match|switch)\s*\(?\s*{name}\s*\)?\s*[:{{]", text, re.M)):
             out.append(r.name)
     return out
 
@@ -1079,7 +1088,7 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
         lang = language(rel)
         if lang == "python":
             if src_roots is None:
-                src_roots = python_src_roots(root)
+                src_roots = once(("src roots", root), partial(python_src_roots, root))
             nxt = once(("imports", root, path, src_roots), partial(_py_candidates, root, path, text, src_roots))
         elif lang == "js":
             if packages is None:
@@ -1095,10 +1104,10 @@ def contract_of_files(root: Path, entry_files: list[Path], *, extra: Contract | 
             nxt = imported_files(root, path, text)
         else:
             nxt = []
-        queue.extend((q, depth + 1) for q in map(Path.resolve, nxt) if q.is_relative_to(root))
+        queue.extend((q, depth + 1) for q in map(_resolved, nxt) if q.is_relative_to(root))
     if any(t.startswith(orm_writes.HANDLE) for t in (*result.changes, *(t for t, _ in result.inserts))):
         # Prisma's models are declared in its schema, which no file imports
-        for path in orm_writes.schema_files(root):
+        for path in once(("prisma schemas", root), partial(orm_writes.schema_files, root)):
             if (data := read(path)) is not None:
                 bound.update(orm_writes.bindings(_rel(path, root), data.decode("utf-8", "replace")))
     inserts, changes = orm_writes.named(result.inserts, result.changes, bound)
@@ -1138,16 +1147,24 @@ _SETTINGS_CLASS = re.compile(r"(?m)^class\s+\w+\s*\([^)]*\bBaseSettings\b")
 
 def _packages(root: Path, seen: set[Path]) -> list[Path]:
     """The outermost package folder (of ``__init__.py`` files) around each module read."""
-    tops: set[Path] = set()
-    for path in seen:
-        top = None
-        for parent in path.parents:
-            if parent == root or root not in parent.parents or not is_file(parent / "__init__.py"):
-                break
-            top = parent
-        if top is not None:
-            tops.add(top)
-    return sorted(tops)
+    tops = {once(("package top", root, path), partial(_package_top, root, path)) for path in seen}
+    return sorted(t for t in tops if t is not None)
+
+
+def _package_top(root: Path, path: Path) -> Path | None:
+    """The outermost package folder around ``path`` (within ``root``), None outside any; once per look (a
+    command's modules were asked again for each of a repository's scripts)."""
+    top = None
+    for parent in path.parents:
+        if parent == root or root not in parent.parents or not is_file(parent / "__init__.py"):
+            break
+        top = parent
+    return top
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, once per look."""
+    return once(("resolved", path), path.resolve)
 
 
 def package_settings(root: Path, seen: set[Path]) -> list[Path]:

@@ -11,8 +11,8 @@ from typing import cast
 
 from .js_modules import module_of, module_text
 from .lexing import lex
-from .literals import (EnvRead, call_args, constant, django_settings_module, dotenv_line, env_reads, in_spans, line_of,
-                       split_args)
+from .literals import (EnvRead, call_args, constant, django_settings_module, dotenv_line, env_reads, finditer_where,
+                       in_spans, line_of, split_args)
 from .yaml_settings import SettingsFiles, keyword_path
 
 # supabase-ai: Supabase Edge Runtime's built-in inference (``new Supabase.ai.Session('gte-small')``) runs the model in
@@ -79,9 +79,13 @@ class EmbeddingCall:
                 "in_process": self.in_process}
 
 
-_TRIGGER = re.compile(r"embed\(|embedMany|embedContent|batchEmbedContents|@ai-sdk/|/api/embed|embeddings?\.create|Embedding\.create|createEmbedding|AutoEmbeddings|"
-                      r"SentenceTransformer|TextEmbedding|Embeddings?\s*\(|ollama|feature-extraction|Supabase\.ai\.Session|"
-                      r"/v1/embeddings|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(|Langchain::LLM::")
+# What a file that embeds holds: words found by a substring search (many times quicker than one alternation of them
+# all), or a call of an embeddings class or method.
+_TRIGGER_WORDS = ("embed(", "embedMany", "embedContent", "batchEmbedContents", "@ai-sdk/", "/api/embed",
+                  "embedding.create", "embeddings.create", "Embedding.create", "createEmbedding", "AutoEmbeddings",
+                  "SentenceTransformer", "TextEmbedding", "ollama", "feature-extraction", "Supabase.ai.Session",
+                  "/v1/embeddings", "Langchain::LLM::")
+_TRIGGER_CALL = re.compile(r"Embeddings?\s*\(|\.embed(?:dings|_query|_documents|Query|Documents)?\s*\(")
 # Ollama's endpoints end the URL (a query may follow): `/api/embed/index.js` is a file of the app's own routes.
 # An interpolation may hold quotes of its own (`f"{url.rstrip('/')}/api/embed"`, `${URL.replace(/\/$/, "")}`): a brace
 # pair on the line is one piece of the string, whatever it holds.
@@ -333,7 +337,7 @@ def _yaml_parents(rel: str, text: str, at: int) -> tuple[str, ...]:
 
 
 def has_calls(text: str) -> bool:
-    return bool(_TRIGGER.search(text))
+    return any(w in text for w in _TRIGGER_WORDS) or _TRIGGER_CALL.search(text) is not None
 
 
 def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
@@ -349,7 +353,7 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
             seen_lines.add((call.line, call.kind))
             out.append(call)
 
-    for m in _OLLAMA_HTTP.finditer(text):
+    for m in finditer_where(_OLLAMA_HTTP, text, "/api/embed"):
         url = m.group("s")
         endpoint = "/api/embeddings" if url.endswith("/api/embeddings") else "/api/embed"
         model = _nearby_model(text, m.start(), reads)
@@ -358,14 +362,14 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         window = text[m.start(): m.start() + 600]
         add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-http", endpoint, *model,
                           *_url_of(url, text, m.start(), reads), None, *_dimensions(text, window, m.start(), reads)))
-    for m in _OPENAI_HTTP.finditer(text):
+    for m in finditer_where(_OPENAI_HTTP, text, "/v1/embeddings"):
         add(EmbeddingCall(rel, line_of(text, m.start()), "openai-http", "/v1/embeddings",
                           *_nearby_model(text, m.start(), reads), *_url_of(m.group("s"), text, m.start(), reads)))
-    for m in _OPENAI.finditer(text):
+    for m in finditer_where(_OPENAI, text, "mbedding"):
         args = call_args(text, m.end() - 1)
         add(EmbeddingCall(rel, line_of(text, m.start()), "openai", re.sub(r"\s+", "", m.group("name")),
                           *_kw(text, args, m.end(), _OPENAI_MODEL_KW, reads), *_client_url(text, reads)))
-    for m in _ST.finditer(text):
+    for m in finditer_where(_ST, text, "SentenceTransformer", "TextEmbedding"):
         if _is_definition(text, m.start()):
             continue
         args = call_args(text, m.end() - 1)
@@ -376,7 +380,7 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         if kind == "fastembed" and "fastembed" not in text:
             continue
         add(EmbeddingCall(rel, line_of(text, m.start()), kind, m.group("name"), *model))
-    for m in _HF_PIPELINE.finditer(text):
+    for m in finditer_where(_HF_PIPELINE, text, "feature-extraction"):
         if _is_definition(text, m.start()):
             continue
         paren = text.index("(", m.start())
@@ -395,7 +399,7 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         args = call_args(text, m.end() - 1)
         add(EmbeddingCall(rel, line_of(text, m.start()), "gemini", m.group("name"),
                           *_kw(text, args, m.end(), _MODEL_KW, reads)))
-    for m in _GEMINI_JS.finditer(text) if lang == "js" else ():
+    for m in finditer_where(_GEMINI_JS, text, "mbedContent") if lang == "js" else ():
         args = call_args(text, m.end() - 1)
         model = _kw(text, args, m.end(), _MODEL_KW, reads)
         made = re.search(_GEMINI_JS_MODEL.format(recv=re.escape(m.group("recv"))), text)
@@ -405,7 +409,7 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
             continue  # neither a Gemini model object nor a Gemini SDK in the file: another library's method
         add(EmbeddingCall(rel, line_of(text, m.start()), "gemini", m.group("name"), *model))
     imported = {n for i in _LITELLM_IMPORT.finditer(text) for n in re.findall(r"\w+", i.group("names") or "")}
-    for m in _LITELLM.finditer(text) if lang == "python" else ():
+    for m in finditer_where(_LITELLM, text, "mbedding") if lang == "python" else ():
         if not (m.group("mod") and re.search(r"(?m)^\s*import\s+litellm\b", text)) and \
                 not (not m.group("mod") and m.group("name") in imported) or _is_definition(text, m.start("name")):
             continue
@@ -414,11 +418,11 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
         routed = ollama_model(named) if named else None
         add(EmbeddingCall(rel, line_of(text, m.start()), "ollama-litellm" if routed else "litellm", m.group("name"),
                           routed or named, named_env, *_kw(text, args, m.end(), _URL_KW, reads)))
-    for m in _SUPABASE_AI.finditer(text):
+    for m in finditer_where(_SUPABASE_AI, text, "Supabase"):
         args = call_args(text, m.end() - 1)
         add(EmbeddingCall(rel, line_of(text, m.start()), "supabase-ai", "Supabase.ai.Session",
                           *_positional(text, args, m.end(), reads)))
-    if _OLLAMA_IMPORT.search(text):
+    if "ollama" in text and _OLLAMA_IMPORT.search(text):
         for m in _OLLAMA_CALL.finditer(text):
             args = call_args(text, m.end() - 1)
             host = _ollama_host(text, reads)
@@ -467,7 +471,7 @@ def scan(rel: str, text: str, lang: str) -> list[EmbeddingCall]:
     own = _own_classes(rel, text)
     # Go has no classes: a `CreateEmbedding(` there is a method's call, definition or interface spec, never a
     # LangChain class made (langchaingo's providers are read in golang.py).
-    for m in () if rel.endswith(".go") else _CLASS.finditer(text):
+    for m in () if rel.endswith(".go") else finditer_where(_CLASS, text, "mbedding"):
         name = m.group("name")
         # A sparse embedder (fastembed's SparseTextEmbedding: BM25, SPLADE) makes term weights, never the dense
         # vector a vector column holds: its model is no candidate for that column.
@@ -695,6 +699,8 @@ def _key_value(text: str, opening: int, key: str, reads: list[EnvRead]) -> tuple
 
 _PY_IMPORT = re.compile(r"""^[ \t]*from\s+(?P<mod>[\w.]+)\s+import\s+(?P<names>\([^)]*\)|[^\n]+)""", re.M)
 _JS_IMPORT = re.compile(r"""import\s+(?:type\s+)?(?P<names>[^;]*?)\s+from\s+['"](?P<mod>[^'"]+)['"]""")
+# What every _JS_IMPORT holds, found at once where it is not (a Python file's every `import` read on to its end)
+_JS_FROM = re.compile(r"""from\s+['"]""")
 _CLASS_DEF = re.compile(r"""(?m)^\s*(?:export\s+)?(?:default\s+)?class\s+(?P<name>[A-Za-z_]\w*)(?P<bases>[^:{\n]*)""")
 
 
@@ -703,12 +709,13 @@ def _own_classes(rel: str, text: str) -> set[str]:
     module of the package the file is in): never a library's embedder, whatever they are named."""
     top = rel.split("/", 1)[0] if "/" in rel else ""
     # (a subclass of a library's embedder, `class MyEmbeddings(OllamaEmbeddings)`, still embeds)
-    own = {m.group("name") for m in _CLASS_DEF.finditer(text) if not re.search(r"Embeddings?\b", m.group("bases"))}
+    own = {m.group("name") for m in finditer_where(_CLASS_DEF, text, "class")
+           if not re.search(r"Embeddings?\b", m.group("bases"))}
     for m in _PY_IMPORT.finditer(text):
         mod = m.group("mod")
         if mod.startswith(".") or (top and mod.split(".", 1)[0] == top):
             own |= set(re.findall(r"\b([A-Za-z_]\w*)\b(?!\s+as\b)", m.group("names").replace("import", " ")))
-    for m in _JS_IMPORT.finditer(text):
+    for m in _JS_IMPORT.finditer(text) if _JS_FROM.search(text) else ():
         if m.group("mod").startswith((".", "@/", "~/")):
             own |= set(re.findall(r"[A-Za-z_$][\w$]*", m.group("names")))
     return own

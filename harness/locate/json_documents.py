@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .literals import call_args, line_of, split_args
+from .literals import call_args, finditer_at, line_of, split_args
 
 _CALLS = {
     "php": re.compile(r"\bjson_encode\s*\(\s*\["),
     "js": re.compile(r"\bJSON\s*\.\s*stringify\s*\(\s*\{"),
     "python": re.compile(r"\bjson\s*\.\s*dumps\s*\(\s*\{"),
 }
+_CALL_WORDS = {"php": "json_encode", "js": "JSON", "python": "json"}  # what each call begins with
 _ENTRY = {
     "php": re.compile(r"""^\s*(['"])(?P<key>[^'"]+)\1\s*=>\s*(?P<value>.+?)\s*$""", re.S),
     "js": re.compile(r"""^\s*(?:(['"])(?P<qkey>[^'"]+)\1|(?P<key>[A-Za-z_$][\w$]*))\s*(?::\s*(?P<value>.+?))?\s*$""", re.S),
@@ -47,7 +48,7 @@ def scan(rel: str, text: str, language: str) -> list[JsonDocument]:
     if call is None:
         return []
     found = []
-    for m in call.finditer(text):
+    for m in finditer_at(call, text, _CALL_WORDS[lang]):
         body = call_args(text, m.end() - 1, limit=4000)
         members = []
         for _, entry in split_args(body):

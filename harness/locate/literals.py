@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import heapq
 import keyword
 import re
+from bisect import bisect_right
+from collections.abc import Iterator
+from itertools import accumulate
+from operator import add
 
 from .files import once
-from .lexing import in_strings
+from .lexing import folded, in_strings
 
 _ENV_PY = re.compile(
     r"""\bos\.(?:getenv|environ\.get)\(\s*['"](?P<name>[A-Za-z_][A-Za-z0-9_]*)['"]"""
@@ -79,7 +84,66 @@ def dotenv_line(line: str) -> tuple[str, str] | None:
 
 
 def line_of(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
+    """The line ``pos`` is on (1-based): counted from the text's start, until the counting has read the text twice over
+    within ``files.one_look``; then from a table of its line starts (each of a large file's many matches counted from
+    its start: quadratic in their number)."""
+    if pos < 65536:
+        return text.count("\n", 0, pos) + 1
+    lines = once(("line starts", text), _LineStarts)  # outside a look, a new one each time: counted
+    if lines.starts is None:
+        lines.counted += pos
+        if lines.counted < 2 * len(text):
+            return text.count("\n", 0, pos) + 1
+        parts = text.split("\n")[:-1]
+        lines.starts = [0, *map(add, accumulate(map(len, parts)), range(1, len(parts) + 1))]
+    return bisect_right(lines.starts, pos)
+
+
+class _LineStarts:
+    """One text's line starts, made once its line numbers were asked often enough to pay for them."""
+
+    __slots__ = ("counted", "starts")
+
+    def __init__(self) -> None:
+        self.counted = 0
+        self.starts: list[int] | None = None
+
+
+def finditer_where(pattern: re.Pattern[str], text: str, *words: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, or nothing where the text holds none of ``words`` (one of which every match of
+    ``pattern`` holds): a pattern that begins with an optional name or a lookbehind is tried at every character of a
+    file, a word is found with a substring search."""
+    return pattern.finditer(text) if any(w in text for w in words) else iter(())
+
+
+def finditer_at(pattern: re.Pattern[str], text: str, *starts: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` for a pattern whose every match begins with one of the words ``starts``: tried only
+    where one is, in order (``match`` at a place sees the text before it, as ``search`` does), so the same matches."""
+    return _matches_at(pattern, text, heapq.merge(*(_places(text, w) for w in starts)))
+
+
+def finditer_folded_at(pattern: re.Pattern[str], text: str, *starts: str) -> Iterator[re.Match[str]]:
+    """``finditer_at`` for a case-insensitive pattern whose every match begins with one of the lower-case ASCII words
+    ``starts`` in any case: found in the lower-cased text (``folded``), else the pattern asked everywhere."""
+    low = folded(text)
+    if low is None:
+        return pattern.finditer(text)
+    return _matches_at(pattern, text, heapq.merge(*(_places(low, w) for w in starts)))
+
+
+def _matches_at(pattern: re.Pattern[str], text: str, places: Iterator[int]) -> Iterator[re.Match[str]]:
+    at = 0
+    for place in places:
+        if place >= at and (m := pattern.match(text, place)) is not None:
+            yield m
+            at = m.end()
+
+
+def _places(text: str, word: str) -> Iterator[int]:
+    place = text.find(word)
+    while place >= 0:
+        yield place
+        place = text.find(word, place + 1)
 
 
 def call_args(text: str, open_paren: int, limit: int = 1500) -> str:
@@ -216,7 +280,7 @@ def env_reads(text: str, lang: str) -> list[EnvRead]:
 def _env_reads(text: str, lang: str) -> list[EnvRead]:
     found: list[EnvRead] = []
     if lang == "python":
-        for m in _ENV_PY.finditer(text):
+        for m in finditer_at(_ENV_PY, text, "os.", "getenv(", "environ.get(", "from_env_var"):
             name = m.group("name") or m.group("name2") or m.group("name3") or m.group("name4")
             # `int(os.getenv("EMBED_DIMENSIONS", 768))`: a number given as the default is one too
             default = next((d for d in (m.group("default"), m.group("number"), m.group("default2"), m.group("default3"))
@@ -276,17 +340,22 @@ def _env_reads(text: str, lang: str) -> list[EnvRead]:
 _PY_DEF = re.compile(r"""(?m)^(?P<indent>[ \t]*)(?:async\s+)?def\s+(?P<f>[A-Za-z_]\w*)\s*\(\s*(?P<p>[A-Za-z_]\w*)""")
 
 
+_READS_ENV = ("getenv(", "environ.get(", "environ[")  # what a wrapper's body holds
+
+
 def env_wrappers(text: str) -> set[str]:
     """Functions of the file that read the environment variable named by their first parameter: an application's
     own ``get_env_variable(name, default)`` around ``os.getenv(name)`` (rag_api) reads what its callers name."""
-    found = set()
-    for m in _PY_DEF.finditer(text):
+    found: set[str] = set()
+    for m in _PY_DEF.finditer(text) if any(w in text for w in _READS_ENV) else ():
         indent, param = m.group("indent"), m.group("p")
         paren = text.index("(", m.start("f"))
         signature_end = paren + len(call_args(text, paren)) + 1  # the parameters may span lines
         end = re.compile(rf"(?m)^{re.escape(indent)}(?=\S)").search(text, text.find("\n", signature_end) + 1)
         body = text[signature_end:end.start() if end else len(text)]
-        if re.search(rf"(?:\bgetenv|\benviron\.get)\(\s*{re.escape(param)}\b|\benviron\[\s*{re.escape(param)}\s*\]", body):
+        # (a pattern per parameter, compiled for each function: asked only of a body that reads the environment)
+        if any(w in body for w in _READS_ENV) and re.search(
+                rf"(?:\bgetenv|\benviron\.get)\(\s*{re.escape(param)}\b|\benviron\[\s*{re.escape(param)}\s*\]", body):
             found.add(m.group("f"))
     return found
 
@@ -294,16 +363,17 @@ def env_wrappers(text: str) -> set[str]:
 def _library_reads(text: str) -> list[EnvRead]:
     """config("X") (python-decouple), env("X") / env.str("X") / env.db() (django-environ) and the names an
     ``environ.Env(NAME=(cast, default))`` declares."""
-    readers = {"config", "env", *(m.group("v") for m in _READER_VAR.finditer(text))}
+    made = {m.group("v") for m in finditer_where(_READER_VAR, text, "Env(", "Config(")}
+    readers = {"config", "env", *made}
     # A config()/env() the file defines itself (a def, or bound to anything but Env/AutoConfig/Config) reads whatever
     # it reads (a YAML file, a dict), not the environment: a mapping in backfill.env would not reach it.
-    readers -= {m.group("d") or m.group("a") for m in _OWN_BINDING.finditer(text)} - {m.group("v") for m in _READER_VAR.finditer(text)}
+    readers -= {m.group("d") or m.group("a") for m in finditer_where(_OWN_BINDING, text, "config", "env")} - made
     readers |= env_wrappers(text)
     if not readers:
         return []
     found = []
     call = re.compile(r"(?<![\w.])(?P<r>" + "|".join(map(re.escape, sorted(readers))) + r")(?:\.(?P<m>[a-z_]+))?\(")
-    for m in call.finditer(text):
+    for m in finditer_at(call, text, *sorted(readers)):
         args = call_args(text, m.end() - 1)
         end = m.end() + len(args) + 1
         first = re.match(r"""\s*(?P<q>['"])(?P<name>[A-Z_][A-Z0-9_]*)(?P=q)""", args)
@@ -313,7 +383,7 @@ def _library_reads(text: str) -> list[EnvRead]:
             found.append(EnvRead(first.group("name"), d.group("s") if d else None, m.start(), end))
         elif not args.strip() and m.group("m") in _ENVIRON_DEFAULT_NAMES:
             found.append(EnvRead(_ENVIRON_DEFAULT_NAMES[m.group("m")], None, m.start(), end))
-    for m in _ENV_SCHEME.finditer(text):
+    for m in finditer_at(_ENV_SCHEME, text, "environ.", "Env("):
         args = call_args(text, m.end() - 1)
         for k in re.finditer(r"""(?<![\w.])(?P<name>[A-Z_][A-Z0-9_]*)\s*=\s*\(\s*\w+\s*,(?P<rest>[^)]*)\)""", args):
             d = _LITERAL.match(k.group("rest"))
@@ -438,6 +508,11 @@ _PY_TRIPLE = re.compile(r"""(?s)(?P<q>\"\"\"|\'\'\').*?(?P=q)""")
 
 def py_docstrings(text: str) -> list[tuple[int, int]]:
     """The spans of the triple-quoted strings that open their line: docstrings, whose examples (a DSN, a store's
-    constructor) are documentation; one assigned (`SQL = \"\"\"...`) is code."""
-    return [m.span() for m in _PY_TRIPLE.finditer(text)
+    constructor) are documentation; one assigned (`SQL = \"\"\"...`) is code. Once per text within ``files.one_look``
+    (a fresh list to each caller)."""
+    return list(once(("py_docstrings", text), lambda: tuple(_py_docstrings(text))))
+
+
+def _py_docstrings(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in finditer_at(_PY_TRIPLE, text, '"""', "'''")
             if re.fullmatch(r"[ \t]*[rRuU]?", text[text.rfind("\n", 0, m.start()) + 1:m.start()])]

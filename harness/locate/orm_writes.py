@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .lexing import in_strings, lex
-from .literals import call_args, calls_before, chained_calls, js_imports, line_of
+from .literals import call_args, calls_before, chained_calls, finditer_folded_at, finditer_where, js_imports, line_of
 from .schema import typeorm_entity_tables
 
 # SQL inside a file's strings that adds a table's rows, and that changes or removes them; a statement runs to its ';'
@@ -149,14 +149,15 @@ def writes(rel: str, text: str, lang: str, code: str, strings: list[tuple[int, i
     its ORMs' calls (a handle ``?name`` until ``named``). ``code``, ``strings``: the file as ``lex`` reads it."""
     inserts: list[tuple[str, str]] = []
     changes: list[str] = []
-    for m in _INSERT_SQL.finditer(code):
+    for m in finditer_folded_at(_INSERT_SQL, code, "insert"):
         if in_strings(m.start(), strings):
             statement = _statement(code, strings, m.end())
             if _DO_UPDATE.search(statement):
                 changes.append(table_name(m.group("t")))
             elif not _ON_CONFLICT.search(statement):
                 inserts.append((table_name(m.group("t")), f"{rel}:{line_of(text, m.start())}"))
-    changes += [table_name(m.group("t")) for m in _CHANGE_SQL.finditer(code) if in_strings(m.start(), strings)]
+    changes += [table_name(m.group("t")) for m in finditer_folded_at(_CHANGE_SQL, code, "delete", "truncate", "update", "merge")
+                if in_strings(m.start(), strings)]
     for orm in ORMS:
         if orm.lang == lang and orm.uses.search(text):
             _orm_writes(orm, rel, code, strings, inserts, changes,
@@ -259,7 +260,7 @@ def bindings(rel: str, text: str) -> dict[str, str]:
             bound[m.group("m")[:1].lower() + m.group("m")[1:]] = mapped.group("t") if mapped else m.group("m")
         return bound
     if "pgTable" in text:
-        bound.update((m.group("v"), m.group("t")) for m in _DRIZZLE_TABLE.finditer(text))
+        bound.update((m.group("v"), m.group("t")) for m in finditer_where(_DRIZZLE_TABLE, text, "pgTable"))
     if "define" in text or ".init" in text:
         for m in [*_SEQUELIZE_MODEL.finditer(text), *_SEQUELIZE_INIT.finditer(text)]:
             args = call_args(text, text.index("(", m.start()), 5000)
@@ -269,7 +270,8 @@ def bindings(rel: str, text: str) -> dict[str, str]:
             bound[m.group("v")] = named.group("t") if named else model if re.search(
                 r"\bfreezeTableName\s*:\s*true", args) or model.endswith("s") else model + "s"
     if "Repository" in text:  # `const repo = ds.getRepository(Chunk)`, `private repo: Repository<Chunk>`
-        bound.update((m.group("v"), HANDLE + (m.group("e") or m.group("e2"))) for m in _TYPEORM_REPOSITORY.finditer(text))
+        bound.update((m.group("v"), HANDLE + (m.group("e") or m.group("e2")))
+                     for m in finditer_where(_TYPEORM_REPOSITORY, text, "Repository"))
     if "@Entity" in text:  # the tables locate's declarations give the same entities
         bound.update(typeorm_entity_tables(text))
     if rel.endswith(".py"):

@@ -14,7 +14,8 @@ from typing import Protocol, TypeVar, cast
 from .alembic import Place, versions_folder
 from .js_modules import module_of, module_text
 from .lexing import folded, in_strings, lex, without_comments
-from .literals import call_args, constant, env_reads, int_value, line_of, py_docstrings, split_args
+from .literals import (call_args, constant, env_reads, finditer_at, finditer_folded_at, finditer_where, int_value, line_of,
+                       py_docstrings, split_args)
 from .yaml_settings import SettingsFiles, attribute_path
 
 
@@ -65,11 +66,16 @@ STORE_KINDS = frozenset({"langchain", "llamaindex", "haystack", "mastra"})
 
 
 _IDENT = r'(?:"[^"\n]+"|`[^`\n]+`|[A-Za-z_][\w]*)'
+# The same where a blank or a dot must follow it, taken whole: a bare name from its first letter only (one begun
+# after a letter ends where that letter's does, so the match began there) and never shorter (possessive). Tried at
+# every character of every word, the name read on to the word's end made the declaration patterns below most of a
+# schema scan's time; in ``_finditer_in``'s spans (each from a line's start) the matches are the same.
+_WHOLE_IDENT = r'(?:"[^"\n]++"|`[^`\n]++`|(?<![A-Za-z_])[A-Za-z_]\w*+)'
 _QUALIFIED = rf"{_IDENT}(?:\.{_IDENT})?"
 # The dimension may be interpolated in code: `vector(${dims})` in a JS template, `vector({dims})` in a Python f-string.
 _SQL_TYPE = re.compile(
     # the type may be schema-qualified: pgvector installed in a schema of its own (`extensions.vector(1536)`)
-    rf"(?i)(?:(?P<col>{_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?(?:{_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*"
+    rf"(?i)(?:(?P<col>{_WHOLE_IDENT})\s+(?:(?:SET\s+DATA\s+)?TYPE\s+)?)?(?:{_WHOLE_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec)\s*\(\s*"
     r"(?:(?P<n>\d+)|\$\{(?P<js>[^{}\n]+)\}|\{(?P<py>[A-Za-z_][\w.()]*|\d*)\}|(?P<word>[A-Za-z_]\w*))\s*\)")
 # A name computed in code: `"${Store.tableName()}"`, `{self.table}`: the expression inside.
 _INTERPOLATED = re.compile(r"^\$?\{\s*(?P<e>[^{}]+?)\s*\}$")
@@ -77,7 +83,7 @@ _INTERPOLATED = re.compile(r"^\$?\{\s*(?P<e>[^{}]+?)\s*\}$")
 _NAME_DEFAULT = re.compile(r"""(?:\|\||\?\?|\bor\b)\s*['"`](?P<a>[\w.$-]+)['"`]|getenv\(\s*['"]\w+['"]\s*,\s*['"](?P<b>[\w.$-]+)['"]"""
                            r"""|\.get\(\s*['"]\w+['"]\s*,\s*['"](?P<c>[\w.$-]+)['"]|^\s*['"`](?P<d>[\w.$-]+)['"`]\s*;?\s*$""")
 # A column of no width (`embedding vector`: each row's own): only a column of the table its statement creates or alters.
-_SQL_UNTYPED = re.compile(rf"(?P<col>{_IDENT})\s+(?:{_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec|VECTOR|HALFVEC|SPARSEVEC)\b"
+_SQL_UNTYPED = re.compile(rf"(?P<col>{_WHOLE_IDENT})\s+(?:{_WHOLE_IDENT}\.)?\b(?P<type>vector|halfvec|sparsevec|VECTOR|HALFVEC|SPARSEVEC)\b"
                           r"(?![.\w])(?!\s*[(\[])(?=[ \t]*(?:,|\)|\n|(?i:not|null|default|primary|references)\b))")
 # A column altered to a type of no width (Quivr's Ollama migration: `alter column "embedding" set data type vector
 # using "embedding"::vector`): the column is now of no declared dimension.
@@ -93,6 +99,12 @@ _DRIZZLE = re.compile(r"""(?:(?P<prop>[A-Za-z_]\w*)\s*:\s*)?\b(?P<type>vector|ha
 # What every _DRIZZLE match holds: searched for alone it is ten times quicker (no optional name to try first)
 _DRIZZLE_HINT = re.compile(r"""\b(?:vector|halfvec|sparsevec)\s*\(\s*['"]""")
 _DRIZZLE_TABLE = re.compile(r"""\b(?:pgTable|pgTableCreator\([^)]*\)|table|createTable|alterTable|mysqlTable|sqliteTable)\s*\(\s*['"](?P<t>[^'"]+)['"]""")
+_DRIZZLE_TABLE_WORDS = ("pgTable", "table", "createTable", "alterTable", "mysqlTable", "sqliteTable")
+
+
+def drizzle_tables(text: str) -> list[re.Match[str]]:
+    """Each table drizzle, Knex or Mastra makes by name (``_DRIZZLE_TABLE``), tried only where its words begin."""
+    return list(finditer_at(_DRIZZLE_TABLE, text, *_DRIZZLE_TABLE_WORDS))
 _CUSTOM_TYPE = re.compile(r"""\b(?:const|let|var)\s+(?P<name>[A-Za-z_]\w*)\s*=\s*customType\b""")
 _PY_VECTOR = re.compile(r"""\b(?P<type>Vector|VECTOR|HALFVEC|HalfVector|SPARSEVEC|SparseVector)\s*\(""")
 _PY_COL = re.compile(r"""(?P<col>[A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:[\w.]+\.)?(?:Column|mapped_column|Field)\s*\(""")
@@ -740,12 +752,12 @@ class _Statements:
 
     @functools.cached_property
     def _tables(self) -> tuple[list[re.Match], list[int]]:
-        tables = list(_SQL_TABLE.finditer(self._text))
+        tables = list(finditer_folded_at(_SQL_TABLE, self._text, "create", "alter"))
         return tables, [t.end() for t in tables]
 
     @functools.cached_property
     def _routines(self) -> tuple[list[int], list[int]]:
-        routines = list(_SQL_ROUTINE.finditer(self._text))
+        routines = list(finditer_folded_at(_SQL_ROUTINE, self._text, "create"))
         return [r.start() for r in routines], [r.end() for r in routines]
 
     def tables_before(self, pos: int) -> list[re.Match]:
@@ -956,7 +968,7 @@ def _column_before_alter(text: str, pos: int) -> str | None:
 
 def _drizzle(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
     out = []
-    tables = list(_DRIZZLE_TABLE.finditer(text))
+    tables = drizzle_tables(text)
     custom: dict[str, tuple[int | None, str]] = {}
     # each pattern below begins with an optional name, so is tried at every character: not where its word is absent
     for m in _CUSTOM_TYPE.finditer(text) if "customType" in text else ():
@@ -1099,7 +1111,7 @@ def _snake(name: str) -> str:
 
 def _knex(rel: str, text: str, covered: set[int]) -> list[VectorDeclaration]:
     out = []
-    tables = list(_DRIZZLE_TABLE.finditer(text))
+    tables = drizzle_tables(text)
     for m in _KNEX.finditer(text):
         line = line_of(text, m.start())
         covered.add(line)
@@ -1645,18 +1657,18 @@ def removed(rel: str, text: str) -> tuple[tuple[str, str | None], ...]:
 
 def removed_in(text: str) -> tuple[tuple[str, str | None], ...]:
     """What a migration's text removes (``removed``, for a text whose order its path does not say)."""
-    methods = list(_RB_METHOD.finditer(text))
+    methods = list(finditer_where(_RB_METHOD, text, "def", "function", "void"))
     out: list[tuple[str, str | None]] = []
-    for m in _DROP_TABLE.finditer(text):
+    for m in finditer_folded_at(_DROP_TABLE, text, "drop", "rename_table"):
         if _rolled_back(methods, m.start()):
             continue
         names = m.group("sql").split(",") if m.group("sql") else [m.group("t") or m.group("s")]
         out.extend((str(_unquote(n.strip())).rsplit(".", 1)[-1], None) for n in names)
-    for m in _COLUMN_AWAY.finditer(text):
+    for m in finditer_at(_COLUMN_AWAY, text, "drop_column", "remove_column", "rename_column", "alter_column("):
         if not _rolled_back(methods, m.start()):
             names = [n for n in m.groups() if n]
             out.append((str(_unquote(names[0])).rsplit(".", 1)[-1], names[1]))
-    for m in _ALTER_AWAY.finditer(text):
+    for m in finditer_folded_at(_ALTER_AWAY, text, "alter"):
         table = str(_unquote(m.group("t"))).rsplit(".", 1)[-1]
         column = m.group("renamed") or m.group("dropped")
         out.append((table, None if m.group("table") else _unquote(column)))

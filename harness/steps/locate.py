@@ -229,6 +229,7 @@ def _scan(repo: str | Path, terms: tuple[str, ...] | list[str]) -> LocateResult:
         raise ConfigError(f"--repo {str(repo)!r} is not a folder; expected the target application's repository")
     all_terms = tuple(dict.fromkeys([*DEFAULT_TERMS, *terms]))
     pattern = re.compile(b"|".join(re.escape(t.encode()) for t in all_terms))
+    term_bytes = tuple(t.encode() for t in all_terms)
     files, source = filesmod.list_files(root)
     listed = set(files)
     packages = filesmod.python_packages(files)
@@ -303,14 +304,15 @@ def _scan(repo: str | Path, terms: tuple[str, ...] | list[str]) -> LocateResult:
                          or b"new_column_name" in data) and (
                 gone := schemascan.removed(rel, data.decode("utf-8", "replace"))):
             drops[rel] = gone
-        found = pattern.findall(data)
+        # the pattern only where a term is (a substring search is many times quicker than the alternation)
+        found = pattern.findall(data) if any(t in data for t in term_bytes) else []
         low = data.lower()
         triggered = any(w in low for w in _TRIGGER_WORDS)
         if not found and not triggered and not (doc and b"- [ ]" in data):
             continue
         text = data.decode("utf-8", "replace")
         terms_found = tuple(sorted({f.decode() for f in found}))
-        line_numbers = _line_numbers(data, pattern)
+        line_numbers = _line_numbers(data, pattern) if found else ()
         if doc:
             if filesmod.is_smoke(rel, text):
                 by_cat["smoke"].append(FileHits(rel, "smoke", terms_found, line_numbers))
@@ -447,8 +449,9 @@ def _with_contract(root: Path, entry: Entrypoint) -> Entrypoint:
 
 def _line_numbers(data: bytes, pattern: re.Pattern[bytes]) -> tuple[int, ...]:
     lines: list[int] = []
+    number, at = 1, 0
     for m in pattern.finditer(data):
-        number = data.count(b"\n", 0, m.start()) + 1
+        number, at = number + data.count(b"\n", at, m.start()), m.start()  # counted on from the last match
         if not lines or lines[-1] != number:
             lines.append(number)
         if len(lines) >= 20:

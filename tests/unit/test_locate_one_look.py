@@ -48,3 +48,24 @@ def test_a_files_contract_is_read_once_within_a_look_and_afresh_in_the_next(tmp_
     redact.register("tok-one-look-4f9a2c")
     with files.one_look():
         assert "tok-one-look-4f9a2c" not in repr(read_contract("embed.py", text).env_defaults)
+
+
+
+def test_a_repositorys_many_commands_glob_its_src_folders_once_within_a_look(tmp_path, monkeypatch):
+    # each Django command's contract globbed the whole tree for src folders again (OWASP Nest's 75 commands)
+    from harness.locate import contract
+    from harness.steps.locate import locate
+
+    commands = tmp_path / "app" / "management" / "commands"
+    commands.mkdir(parents=True)
+    (tmp_path / "manage.py").write_text("import django\n")
+    for folder in (tmp_path / "app", tmp_path / "app" / "management", commands):
+        (folder / "__init__.py").write_text("")
+    for i in range(5):
+        (commands / f"sync{i}.py").write_text("from django.core.management.base import BaseCommand\n\n\n"
+                                              "class Command(BaseCommand):\n    def handle(self):\n        pass\n")
+    globbed = []
+    src_roots = contract.python_src_roots
+    monkeypatch.setattr(contract, "python_src_roots", lambda root: globbed.append(root) or src_roots(root))
+    locate(tmp_path)
+    assert len(globbed) == 1
