@@ -114,7 +114,8 @@ def _value(column: dict, written: Values, own_rest: bool) -> tuple[sql.Composabl
         return sql.Identifier("c", column["name"]), True
     if column["identity"] or "nextval(" in (column["def"] or ""):
         return None, False
-    return sql.SQL(escaped(column["def"]) if column["def"] else "NULL"), False
+    # as the catalog prints it: every reader composes it as text through _plain, which doubles its '%' once
+    return sql.SQL(column["def"] or "NULL"), False
 
 
 def escaped(catalog_text: str) -> str:
