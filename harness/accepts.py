@@ -114,7 +114,8 @@ def _value(column: dict, written: Values, own_rest: bool) -> tuple[sql.Composabl
         return sql.Identifier("c", column["name"]), True
     if column["identity"] or "nextval(" in (column["def"] or ""):
         return None, False
-    return sql.SQL(escaped(column["def"]) if column["def"] else "NULL"), False
+    # as the catalog prints it: every reader composes it as text through _plain, which doubles its '%' once
+    return sql.SQL(column["def"] or "NULL"), False
 
 
 def escaped(catalog_text: str) -> str:
@@ -265,30 +266,38 @@ def _uniques(conn: Conn, target: Target, schema: str, name: str, written: Values
         if own_rest and not any(c["name"] in given for c in used):
             continue  # an UPDATE that writes none of its columns leaves the rows as unique as they are
         tried.append(index["name"])
-        shown = sql.SQL(", ").join(_plain(conn, sql.SQL("CAST({} AS {})").format(v, sql.SQL(c["type"])))
-                                   for c, (v, _) in zip(used, values))
+        names = [sql.Identifier(f"v{i}") for i in range(len(used))]
+        shown = sql.SQL(", ").join(sql.SQL("{} AS {}").format(
+            _plain(conn, sql.SQL("CAST({} AS {})").format(v, sql.SQL(c["type"]))), n)
+            for c, (v, _), n in zip(used, values, names))
         filled = sql.SQL("") if index["nnd"] else sql.SQL("").join(
             [sql.SQL(" AND {} IS NOT NULL").format(_plain(conn, cast(sql.Composable, v))) for v, _ in values])
-        rows = sql.SQL("SELECT {key} AS k, ROW({shown}) AS vals FROM {chunks} AS c WHERE {w} AND NOT {nt}{filled}").format(
+        # One read of the collection's chunks (each one's values and whether the run writes them), materialized: the
+        # repeats among them and the clashes with rows the run leaves are both read from it, joined column by column
+        # (a join of ROW(...) records, and a NOT IN over the collection's keys past work_mem, were a loop over every
+        # pair: 45 s for 20,000 chunks, scope's statement cancelled for 200,000).
+        equal = sql.SQL("IS NOT DISTINCT FROM" if index["nnd"] else "=")
+        query = sql.SQL(
+            "WITH r AS MATERIALIZED (SELECT {key}::text AS k, {shown}, (NOT {nt}{filled}) AS w "
+            "FROM {chunks} AS c WHERE {w} AND {key} IS NOT NULL), "
+            "twice AS (SELECT ROW({vs})::text AS vals, count(*) AS n FROM r WHERE r.w GROUP BY {vs} "
+            "HAVING count(*) > 1 ORDER BY 2 DESC, 1 LIMIT {n}), "
+            "held AS (SELECT ROW({rvs})::text AS vals FROM r JOIN {t} AS e ON {on} "
+            "WHERE r.w AND NOT EXISTS (SELECT 1 FROM r AS o WHERE o.k = e.{k}::text) LIMIT {n}) "
+            "SELECT true AS twice, vals, n FROM twice UNION ALL SELECT false, vals, NULL FROM held").format(
             key=target.chunk_id, shown=shown, chunks=target.chunk_table, w=target.chunk_filter(), nt=target.no_text,
-            filled=filled)
-        equal = "IS NOT DISTINCT FROM" if index["nnd"] else "="
-        twice = sql.SQL("SELECT vals::text AS vals, count(*) AS n FROM ({rows}) AS r GROUP BY vals HAVING count(*) > 1 "
-                        "ORDER BY 2 DESC, 1 LIMIT {n}").format(rows=rows, n=sql.Literal(SHOWN))
-        # rows the run leaves in place: of chunks outside the collection, which hold their own values already
-        left = sql.SQL("SELECT r.vals::text AS vals FROM ({rows}) AS r JOIN {t} AS e ON ROW({cols}) {eq} r.vals "
-                       "WHERE e.{k}::text NOT IN (SELECT {key}::text FROM {chunks} AS c WHERE {w} AND {key} IS NOT NULL) "
-                       "LIMIT {n}").format(
-            rows=rows, t=sql.Identifier(schema, name), eq=sql.SQL(equal), k=sql.Identifier(key), key=target.chunk_id,
-            cols=sql.SQL(", ").join(sql.SQL("e.{}").format(sql.Identifier(c["name"])) for c in used),
-            chunks=target.chunk_table, w=target.chunk_filter(), n=sql.Literal(SHOWN))
+            filled=filled, n=sql.Literal(SHOWN), t=sql.Identifier(schema, name), k=sql.Identifier(key),
+            vs=sql.SQL(", ").join(names), rvs=sql.SQL(", ").join(sql.SQL("r.{}").format(n) for n in names),
+            on=sql.SQL(" AND ").join(sql.SQL("e.{} {} r.{}").format(sql.Identifier(c["name"]), equal, n)
+                                     for c, n in zip(used, names)))
         views = rls.views(conn, target.profile, rls.tenants(conn, target.profile) if tenants is None else tenants)
         try:
-            shared, held = [], []
+            shared: list[dict] = []
+            held: list[dict] = []
             for view in views:
                 with view.transaction():
-                    shared += view.execute(twice, {"collection": collection}).fetchall()
-                    held += view.execute(left, {"collection": collection}).fetchall()
+                    for r in view.execute(query, {"collection": collection}).fetchall():
+                        (shared if r["twice"] else held).append(r)
         except psycopg.Error as exc:
             problems.append(f"{index['name']}: the values a run writes do not fit {name}: {str(exc).splitlines()[0]}")
             continue

@@ -185,3 +185,13 @@ def test_an_inline_check_over_the_model_and_the_rows_own_columns_is_tried(empty_
     settings = resolve(parse_profile(text, env={}), database_url=empty_db.dsn, env={"OLLAMA_HOST": embed_server.url})
     check = next(c for c in scope(settings, "notes", check_contract=False).checks if c.check == "check constraints")
     assert check.status.value == "failed" and "(kind, model) = (legacy, hash-embed:384)" in check.found, check
+
+
+def test_a_column_default_holding_a_percent_sign_is_tried_as_it_is(empty_db, embed_server):
+    # The default's '%' was doubled twice (escaped, then composed as text again): the row was tried with 'a%%b' and
+    # a constraint the run meets failed scope.
+    _tables(empty_db, "LIST (corpus)", "DEFAULT")
+    empty_db.execute("ALTER TABLE note_vectors ADD COLUMN label text DEFAULT 'a%b', "
+                     "ADD CONSTRAINT known_label CHECK (label = 'a%b')")
+    check = next(c for c in _partitions(empty_db, embed_server.url)[0].checks if c.check == "check constraints")
+    assert check.status.value == "passed" and "known_label" in check.found, check
