@@ -118,6 +118,17 @@ def _value(column: dict, written: Values, own_rest: bool) -> tuple[sql.Composabl
     return sql.SQL(column["def"] or "NULL"), False
 
 
+def _unfit(exc: psycopg.Error) -> bool:
+    """A value its column's type refuses (a data exception, a domain's CHECK): the write would fail the same way. Any
+    other error (a statement timeout, a cancel) measured nothing."""
+    return isinstance(exc, (psycopg.errors.DataError, psycopg.errors.IntegrityError))
+
+
+def _unmeasured(check: str, shown_as: str, name: str, exc: psycopg.Error) -> Outcome:
+    return unproven(check, shown_as, f"the rows a run writes into {name} were not read to the end: "
+                    f"{str(exc).splitlines()[0]}")
+
+
 def escaped(catalog_text: str) -> str:
     """An expression the catalog prints, composed as it is: '%' doubled, as the query carries parameters."""
     return catalog_text.replace("%", "%%")
@@ -191,6 +202,8 @@ def _partitions(conn: Conn, target: Target, schema: str, name: str, written: Val
         refused = _refused(conn, target, columns, cast(list, values),
                            sql.SQL(" OR ").join(taken) if taken else sql.SQL("false"), collection, tenants, every)
     except psycopg.Error as exc:  # a value of another type than the column's: the write would fail the same way
+        if not _unfit(exc):
+            return _unmeasured(PARTITIONS, shown_as, name, exc)
         return verdict(PARTITIONS, shown_as, False, f"rows {name} takes",
                        f"the values a run writes into {name}'s partition key do not fit it: {str(exc).splitlines()[0]}")
     keys = ", ".join(c["name"] for c in columns)
@@ -216,6 +229,7 @@ def _checks(conn: Conn, target: Target, schema: str, name: str, written: Values,
         "WHERE k.conrelid = to_regclass(%s) AND k.contype = 'c' "
         "ORDER BY 1", (table,)).fetchall()
     tried, problems = [], []
+    unread: Outcome | None = None  # a read stopped (a statement timeout): unproven, unless another fails
     for k in constraints:
         used = [columns[c] for c in k["cols"] if c in columns]
         values = [_value(c, written, own_rest) for c in used]
@@ -229,12 +243,17 @@ def _checks(conn: Conn, target: Target, schema: str, name: str, written: Values,
                                sql.SQL("({}) IS NOT FALSE").format(sql.SQL(escaped(k["expr"]))), collection, tenants,
                                every)
         except psycopg.Error as exc:
+            if not _unfit(exc):
+                unread = unread or _unmeasured(CHECKS, shown_as, name, exc)
+                continue
             problems.append(f"{k['name']}: the values a run writes do not fit {name}: {str(exc).splitlines()[0]}")
             continue
         if refused:
             problems.append(f"{k['name']} ({k['expr']}) of {name} refuses {_shown(used, refused)}")
     if not tried:
         return None
+    if not problems and unread is not None:
+        return unread
     if problems:
         return verdict(CHECKS, shown_as, False, f"every row a run writes meeting {name}'s CHECK constraints",
                        "; ".join(problems) + ": the run would stop at its first batch",
@@ -258,6 +277,7 @@ def _uniques(conn: Conn, target: Target, schema: str, name: str, written: Values
                   else target.text_hash)
         given[em.input_hash] = (digest, True)
     tried, problems = [], []
+    unread: Outcome | None = None  # a read stopped (a statement timeout): unproven, unless another fails
     for index in unique_indexes(conn, table):
         used = [columns[c] for c in index["cols"] if c in columns]
         values = [_value(c, given, own_rest) for c in used]
@@ -299,6 +319,9 @@ def _uniques(conn: Conn, target: Target, schema: str, name: str, written: Values
                     for r in view.execute(query, {"collection": collection}).fetchall():
                         (shared if r["twice"] else held).append(r)
         except psycopg.Error as exc:
+            if not _unfit(exc):
+                unread = unread or _unmeasured(UNIQUES, shown_as, name, exc)
+                continue
             problems.append(f"{index['name']}: the values a run writes do not fit {name}: {str(exc).splitlines()[0]}")
             continue
         keys = ", ".join(index["cols"])
@@ -311,6 +334,8 @@ def _uniques(conn: Conn, target: Target, schema: str, name: str, written: Values
                             f"holds {', '.join(sorted({str(r['vals']) for r in held})[:SHOWN])}")
     if not tried:
         return None
+    if not problems and unread is not None:
+        return unread
     if problems:
         return verdict(UNIQUES, shown_as, False, f"each row a run writes unique in {name}'s unique indexes",
                        "; ".join(problems) + ": the run would stop at its first batch with 'duplicate key value'",

@@ -195,3 +195,14 @@ def test_a_column_default_holding_a_percent_sign_is_tried_as_it_is(empty_db, emb
                      "ADD CONSTRAINT known_label CHECK (label = 'a%b')")
     check = next(c for c in _partitions(empty_db, embed_server.url)[0].checks if c.check == "check constraints")
     assert check.status.value == "passed" and "known_label" in check.found, check
+
+
+def test_a_read_the_statement_timeout_stops_is_unproven_never_failed(empty_db, embed_server):
+    # A statement timeout (or a cancel) in the read of the rows a run writes was reported as 'the values a run writes
+    # do not fit': a failed check on a table the run meets.
+    _tables(empty_db, "LIST (corpus)", "DEFAULT")
+    empty_db.execute("CREATE FUNCTION slow_true(text) RETURNS boolean LANGUAGE sql AS 'SELECT pg_sleep(3) IS NOT NULL'; "
+                     "ALTER TABLE note_vectors ADD CONSTRAINT slow_model CHECK (slow_true(model)); "
+                     f"ALTER DATABASE {empty_db.name} SET statement_timeout = '1s'")
+    check = next(c for c in _partitions(empty_db, embed_server.url)[0].checks if c.check == "check constraints")
+    assert check.status.value == "unproven" and "statement timeout" in check.note, check
