@@ -129,6 +129,28 @@ def _unmeasured(check: str, shown_as: str, name: str, exc: psycopg.Error) -> Out
                     f"{str(exc).splitlines()[0]}")
 
 
+def _read_failed(exc: psycopg.Error, check: str, shown_as: str, name: str, what: str, problems: list[str],
+                 unread: Outcome | None) -> Outcome | None:
+    """After a read of ``what`` failed: a value its column refuses is a problem (``problems``); any other error keeps
+    the first unmeasured outcome (returned)."""
+    if not _unfit(exc):
+        return unread or _unmeasured(check, shown_as, name, exc)
+    problems.append(f"{what}: the values a run writes do not fit {name}: {str(exc).splitlines()[0]}")
+    return unread
+
+
+def _concluded(check: str, shown_as: str, tried: list[str], problems: list[str], unread: Outcome | None, *,
+               expected: str, stops: str, note: str, passed: str) -> Outcome | None:
+    """One outcome of the constraints ``tried``: failed on any problem, else unproven where a read stopped, else
+    passed; None where none was tried."""
+    if not tried:
+        return None
+    if problems:
+        return verdict(check, shown_as, False, expected, "; ".join(problems) + ": the run would stop at its first batch"
+                       + stops, note=note)
+    return unread or verdict(check, shown_as, True, "", passed)
+
+
 def escaped(catalog_text: str) -> str:
     """An expression the catalog prints, composed as it is: '%' doubled, as the query carries parameters."""
     return catalog_text.replace("%", "%%")
@@ -228,7 +250,8 @@ def _checks(conn: Conn, target: Target, schema: str, name: str, written: Values,
         "ORDER BY a.attnum)::text[] AS cols, k.convalidated AS valid FROM pg_constraint k "
         "WHERE k.conrelid = to_regclass(%s) AND k.contype = 'c' "
         "ORDER BY 1", (table,)).fetchall()
-    tried, problems = [], []
+    tried: list[str] = []
+    problems: list[str] = []
     unread: Outcome | None = None  # a read stopped (a statement timeout): unproven, unless another fails
     for k in constraints:
         used = [columns[c] for c in k["cols"] if c in columns]
@@ -243,22 +266,14 @@ def _checks(conn: Conn, target: Target, schema: str, name: str, written: Values,
                                sql.SQL("({}) IS NOT FALSE").format(sql.SQL(escaped(k["expr"]))), collection, tenants,
                                every)
         except psycopg.Error as exc:
-            if not _unfit(exc):
-                unread = unread or _unmeasured(CHECKS, shown_as, name, exc)
-                continue
-            problems.append(f"{k['name']}: the values a run writes do not fit {name}: {str(exc).splitlines()[0]}")
+            unread = _read_failed(exc, CHECKS, shown_as, name, k["name"], problems, unread)
             continue
         if refused:
             problems.append(f"{k['name']} ({k['expr']}) of {name} refuses {_shown(used, refused)}")
-    if not tried:
-        return None
-    if not problems and unread is not None:
-        return unread
-    if problems:
-        return verdict(CHECKS, shown_as, False, f"every row a run writes meeting {name}'s CHECK constraints",
-                       "; ".join(problems) + ": the run would stop at its first batch",
-                       note="change the constraint, or the name the run writes (the model's, the collection's)")
-    return verdict(CHECKS, shown_as, True, "", f"every row a run writes meets {', '.join(tried)} of {name}")
+    return _concluded(CHECKS, shown_as, tried, problems, unread,
+                      expected=f"every row a run writes meeting {name}'s CHECK constraints", stops="",
+                      note="change the constraint, or the name the run writes (the model's, the collection's)",
+                      passed=f"every row a run writes meets {', '.join(tried)} of {name}")
 
 
 def _uniques(conn: Conn, target: Target, schema: str, name: str, written: Values, collection: str, shown_as: str,
@@ -276,7 +291,8 @@ def _uniques(conn: Conn, target: Target, schema: str, name: str, written: Values
         digest = (target.hash_algorithm.digest_sql(target.hashed_text) if columns[em.input_hash]["type"] == "bytea"
                   else target.text_hash)
         given[em.input_hash] = (digest, True)
-    tried, problems = [], []
+    tried: list[str] = []
+    problems: list[str] = []
     unread: Outcome | None = None  # a read stopped (a statement timeout): unproven, unless another fails
     for index in unique_indexes(conn, table):
         used = [columns[c] for c in index["cols"] if c in columns]
@@ -319,10 +335,7 @@ def _uniques(conn: Conn, target: Target, schema: str, name: str, written: Values
                     for r in view.execute(query, {"collection": collection}).fetchall():
                         (shared if r["twice"] else held).append(r)
         except psycopg.Error as exc:
-            if not _unfit(exc):
-                unread = unread or _unmeasured(UNIQUES, shown_as, name, exc)
-                continue
-            problems.append(f"{index['name']}: the values a run writes do not fit {name}: {str(exc).splitlines()[0]}")
+            unread = _read_failed(exc, UNIQUES, shown_as, name, index["name"], problems, unread)
             continue
         keys = ", ".join(index["cols"])
         if shared:
@@ -332,12 +345,8 @@ def _uniques(conn: Conn, target: Target, schema: str, name: str, written: Values
         if held:
             problems.append(f"unique index {index['name']} ({keys}): a row of another chunk, which the run leaves, "
                             f"holds {', '.join(sorted({str(r['vals']) for r in held})[:SHOWN])}")
-    if not tried:
-        return None
-    if not problems and unread is not None:
-        return unread
-    if problems:
-        return verdict(UNIQUES, shown_as, False, f"each row a run writes unique in {name}'s unique indexes",
-                       "; ".join(problems) + ": the run would stop at its first batch with 'duplicate key value'",
-                       note="drop or widen the index (UNIQUE (chunk key, ...)), or leave the repeated texts out")
-    return verdict(UNIQUES, shown_as, True, "", f"every row a run writes is unique in {', '.join(tried)} of {name}")
+    return _concluded(UNIQUES, shown_as, tried, problems, unread,
+                      expected=f"each row a run writes unique in {name}'s unique indexes",
+                      stops=" with 'duplicate key value'",
+                      note="drop or widen the index (UNIQUE (chunk key, ...)), or leave the repeated texts out",
+                      passed=f"every row a run writes is unique in {', '.join(tried)} of {name}")

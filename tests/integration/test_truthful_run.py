@@ -441,16 +441,22 @@ CREATE TRIGGER normalise BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION
 """
 
 
+def _backfilled_beside(trigger: str, path: str, distance: str, cli, db, server, tmp_path):
+    """``backfill --all`` of the notes on one of ``WRITES``' paths, beside ``trigger`` (a template of TABLES and a
+    trigger), under ``distance``."""
+    inline, _key, _lose, event, table, embeddings, before = WRITES[path]
+    db.execute(trigger.format(inline=inline, event=event, table=table) + before)
+    profile = tmp_path / "notes.yaml"
+    profile.write_text(NOTES_PROFILE.format(embeddings) + f"distance: {distance}\n")
+    return cli("backfill", "--profile", profile, "--collection", "notes", "--all", "--json",
+               env={"DATABASE_URL": db.dsn, "OLLAMA_HOST": server.url})
+
+
 @pytest.mark.parametrize("distance", ["cosine", "l2"])
 @pytest.mark.parametrize("path", [path for path in WRITES if not path.endswith("rewritten")])
 def test_a_vector_a_trigger_normalises_is_written_not_a_failed_row(cli, empty_db, embed_server, tmp_path, path,
                                                                    distance):
-    inline, _key, _lose, event, table, embeddings, before = WRITES[path]
-    empty_db.execute(NORMALISING.format(inline=inline, event=event, table=table) + before)
-    profile = tmp_path / "notes.yaml"
-    profile.write_text(NOTES_PROFILE.format(embeddings) + f"distance: {distance}\n")
-    ran = cli("backfill", "--profile", profile, "--collection", "notes", "--all", "--json",
-              env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    ran = _backfilled_beside(NORMALISING, path, distance, cli, empty_db, embed_server, tmp_path)
     data = ran.json
     assert ran.code == 0 and data["ok"] is True, ran.out
     assert (data["embedded"], data["failed"], data["after"]["embedded"]) == (20, 0, 20), ran.out
@@ -469,12 +475,7 @@ HALVING = NORMALISING.replace("l2_normalize(NEW.embedding)", "NEW.embedding::hal
 @pytest.mark.parametrize("path", [path for path in WRITES if not path.endswith("rewritten")])
 def test_a_vector_a_trigger_rounds_to_half_precision_is_a_failed_row_under_every_distance(
         cli, empty_db, embed_server, tmp_path, path, distance, kept):
-    inline, _key, _lose, event, table, embeddings, before = WRITES[path]
-    empty_db.execute(HALVING.format(inline=inline, event=event, table=table) + before)
-    profile = tmp_path / "notes.yaml"
-    profile.write_text(NOTES_PROFILE.format(embeddings) + f"distance: {distance}\n")
-    ran = cli("backfill", "--profile", profile, "--collection", "notes", "--all", "--json",
-              env={"DATABASE_URL": empty_db.dsn, "OLLAMA_HOST": embed_server.url})
+    ran = _backfilled_beside(HALVING, path, distance, cli, empty_db, embed_server, tmp_path)
     data = ran.json
     assert ran.code == 1 and data["ok"] is False and data["embedded"] == len(kept), ran.out
     assert {int(f["key"]) for f in data["failures"]} == set(range(1, 21)) - kept, data["failures"]
